@@ -1,0 +1,58 @@
+"""Named capture points inside the models the spaces build.
+
+A :class:`Tap` is an identity module placed at a point of the forward pass that proxies
+read (the output of an FFN's first linear layer, an attention softmax, per-head outputs,
+...). The capture pass hooks taps by kind instead of guessing module names, so every
+space exposes the same points in the same way.
+
+Kinds used by the built-in spaces:
+
+``embeddings``        (B, T, hidden) output of the embedding block
+``mixer_heads``       (B, T, H, d_head) per-head output of the token-mixing operation
+``attention_probs``   (B, H, T, T) softmax probabilities of attention heads
+``ffn_first_linear``  (B, T, f) output of an FFN's first linear layer, before its activation
+``ffn_activation``    (B, T, f) output of every FFN activation function
+``block_output``      (B, T, hidden) output of every encoder block
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+from torch import nn
+
+TAP_KINDS: tuple[str, ...] = (
+    "embeddings",
+    "mixer_heads",
+    "attention_probs",
+    "ffn_first_linear",
+    "ffn_activation",
+    "block_output",
+)
+
+
+class Tap(nn.Identity):
+    """Identity module marking a capture point of kind ``kind`` in layer ``layer``."""
+
+    def __init__(self, kind: str, layer: int = -1) -> None:
+        super().__init__()
+        if kind not in TAP_KINDS:
+            raise ValueError(f"unknown tap kind {kind!r}; known: {', '.join(TAP_KINDS)}")
+        self.kind = kind
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D401 - identity
+        return x
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, layer={self.layer}"
+
+
+def collect_taps(model: nn.Module) -> dict[str, list[Tap]]:
+    """All taps of ``model`` grouped by kind, each list in forward (module) order."""
+    found: dict[str, list[Tap]] = defaultdict(list)
+    for module in model.modules():
+        if isinstance(module, Tap):
+            found[module.kind].append(module)
+    return dict(found)
