@@ -1,0 +1,244 @@
+"""The ``bench`` command line.
+
+Subcommands:
+  run        score architectures of a space with proxies into a run directory
+  list       list proxies, spaces, model variants or scales
+  correlate  Kendall τ / Spearman ρ of each proxy against the benchmark's GLUE scores
+
+Run ``bench SUBCOMMAND --help`` for the options and examples of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from bench import __version__
+from bench.errors import UserError, user_errors
+
+log = logging.getLogger("bench")
+
+RUN_EXAMPLES = """\
+examples:
+  bench run --proxies all --space flexibert --archs benchmark --limit 8 --out runs/quick
+  bench run --proxies params,w-pca --archs benchmark --scale cpu --jobs 2 --out runs/table1
+  bench run --proxies 'v-*' --archs 100 --seed 0-9 --out runs/seeds
+  bench run --proxies w-pca --proxy-option w-pca.eta=0.95 --archs my_archs.json --out runs/mine
+  bench run --plugin my_proxies --proxies my-proxy --out runs/plugin
+
+Rerunning the same command resumes an interrupted run; a different config in the same
+--out directory is refused.
+"""
+
+CORRELATE_EXAMPLES = """\
+examples:
+  bench correlate runs/quick
+  bench correlate runs/table1 --tasks all --bootstrap 2000
+"""
+
+
+def _csv_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or "." not in key:
+        raise argparse.ArgumentTypeError(f"expected PROXY.OPTION=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seeds(text: str) -> list[int]:
+    from bench.seeding import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad seed list {text!r} ({exc}); use 0, 0,3,5 or 0-9") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bench",
+        description="Benchmark training-free architecture proxies of transformer language models.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `bench SUBCOMMAND --help` for each subcommand's options and examples.",
+    )
+    parser.add_argument("--version", action="version", version=f"proxybench {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging verbosity (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
+
+    run = sub.add_parser("run", help="score architectures with proxies", description="Score architectures of a search space with registered proxies and store one row per architecture x proxy x seed.", epilog=RUN_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--proxies", default="all", help="comma-separated proxy names, aliases or globs ('all', 'head-*'); default all")
+    run.add_argument("--exclude", default="", help="comma-separated names or globs to leave out")
+    run.add_argument("--space", default="flexibert", help="search space (see `bench list spaces`); default flexibert")
+    run.add_argument("--variant", default=None, help="model variant of the space (see `bench list variants`); default: the space's first")
+    run.add_argument("--archs", default="benchmark", help="'benchmark' (the 500 trained FlexiBERT models), a number N of architectures sampled uniformly, or a JSON file of architectures; default benchmark")
+    run.add_argument("--limit", type=_positive, default=None, help="keep K architectures (for 'benchmark': spread evenly over the GLUE ranking)")
+    run.add_argument("--seed", type=_seeds, default=[0], help="initialisation seed(s): 0, 0,3,5 or 0-9; default 0")
+    run.add_argument("--sample-seed", type=int, default=0, help="seed of the input batch and of sampled architectures; default 0")
+    run.add_argument("--scale", default="smoke", help="smoke | cpu | paper: sets the default batch size and sequence length; default smoke")
+    run.add_argument("--batch-size", type=_positive, default=None, help="proxy input batch size (overrides the scale)")
+    run.add_argument("--seq-len", type=_positive, default=None, help="proxy input sequence length in tokens (overrides the scale)")
+    run.add_argument("--text", default="wikitext-2", help="input text source: wikitext-2 (validation split) or wikitext-2-test")
+    run.add_argument("--mode", choices=["eval", "train"], default="eval", help="model mode during the pass: eval (no dropout, default) or train (seeded dropout)")
+    run.add_argument("--proxy-option", type=_key_value, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
+    run.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
+    run.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
+    run.add_argument("--jobs", type=_positive, default=1, help="worker processes (joblib); default 1")
+    run.add_argument("--out", default=None, help="run directory; default runs/SPACE-SCALE")
+    run.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+
+    lst = sub.add_parser("list", help="list proxies, spaces, variants or scales", description="List what the harness knows.")
+    lst.add_argument("what", choices=["proxies", "spaces", "variants", "scales"], help="what to list")
+    lst.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies first (repeatable)")
+
+    cor = sub.add_parser("correlate", help="rank correlations of a run against ground truth", description="Kendall tau and Spearman rho (signed, with percentile-bootstrap 95%% CIs) of each proxy in a run against the GLUE mean and each GLUE task. Writes correlations.csv into the run directory.", epilog=CORRELATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cor.add_argument("run_dir", metavar="RUN", help="a run directory made by `bench run`")
+    cor.add_argument("--seed", type=int, default=None, help="initialisation seed whose values to use; default the run's first")
+    cor.add_argument("--tasks", default="glue", help="'glue' (the mean, default), 'all', or comma-separated tasks: cola,mnli,mrpc,qnli,qqp,rte,sst,sts")
+    cor.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0: none); default 1000")
+    cor.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap resampling; default 0")
+    return parser
+
+
+def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from bench.runner import run
+    from proxies import load_plugins, resolve_options, select_proxies
+
+    load_plugins(args.plugin)
+    specs = select_proxies(_csv_list(args.proxies), _csv_list(args.exclude))
+    options = resolve_options(specs, dict(args.proxy_option))
+    out = args.out or f"runs/{args.space}-{args.scale}"
+    store = run(
+        args.space,
+        out,
+        proxies=[s.name for s in specs],
+        options=options,
+        archs=args.archs,
+        limit=args.limit,
+        seeds=args.seed,
+        scale=args.scale,
+        batch_size=args.batch_size,
+        seq_len=args.seq_len,
+        sample_seed=args.sample_seed,
+        text=args.text,
+        train_mode=args.mode == "train",
+        variant=args.variant,
+        plugins=args.plugin,
+        data_dir=args.data_dir,
+        jobs=args.jobs,
+        command=["bench", *argv],
+        progress=not args.no_progress,
+    )
+    rows = store.rows()
+    status = rows["status"].value_counts().to_dict()
+    log.info("run %s holds %d rows (%s)", out, len(rows), ", ".join(f"{k}: {v}" for k, v in sorted(status.items())))
+    if store.ground_truth() is not None:
+        log.info("next: bench correlate %s", out)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from bench.scales import SCALES
+    from proxies import list_proxies, load_plugins
+    from reports.tables import render
+    from spaces import get_space, list_spaces
+
+    load_plugins(args.plugin)
+    if args.what == "proxies":
+        rows = [
+            (s.name, s.label, "yes" if s.gradient_free else "no", "higher" if s.higher_is_better else "lower", s.version, ", ".join(s.aliases), s.description)
+            for s in list_proxies()
+        ]
+        print(render(("name", "label", "gradient-free", "better", "version", "aliases", "description"), rows))
+    elif args.what == "spaces":
+        rows = [(name, f"{get_space(name).size():,}", ", ".join(get_space(name).variants)) for name in list_spaces()]
+        print(render(("space", "architectures", "model variants (first is default)"), rows))
+    elif args.what == "variants":
+        rows = [(name, variant, "default" if i == 0 else "") for name in list_spaces() for i, variant in enumerate(get_space(name).variants)]
+        print(render(("space", "variant", ""), rows))
+    else:
+        print(render(("scale", "batch size", "sequence length", "purpose"), [(s.name, str(s.batch_size), str(s.seq_len), s.description) for s in SCALES.values()]))
+    return 0
+
+
+def cmd_correlate(args: argparse.Namespace) -> int:
+    from bench.stats import correlation_table
+    from bench.store import RunStore, write_atomic
+    from reports.tables import correlation_text, task_matrix_text
+    from spaces.flexibert import GLUE_MEAN, GLUE_TASKS
+
+    store = RunStore(args.run_dir)
+    manifest = store.manifest()
+    truth = store.ground_truth()
+    if truth is None:
+        raise UserError(f"{args.run_dir} has no ground truth: only runs over --archs benchmark can be correlated")
+    rows = store.rows()
+    if rows.empty:
+        raise UserError(f"{args.run_dir} holds no result rows yet; run or resume `bench run` first")
+    seeds = manifest["config"]["seeds"]
+    seed = seeds[0] if args.seed is None else args.seed
+    if seed not in seeds:
+        raise UserError(f"--seed {seed} is not a seed of this run; its seeds: {', '.join(map(str, seeds))}")
+    known = (GLUE_MEAN, *GLUE_TASKS)
+    tasks = list(known) if args.tasks == "all" else _csv_list(args.tasks)
+    unknown = [t for t in tasks if t not in known]
+    if unknown:
+        raise UserError(f"unknown task(s) {', '.join(unknown)}; allowed: all, {', '.join(known)}")
+    if args.bootstrap < 0:
+        raise UserError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    table = correlation_table(rows, truth, seed, tasks, args.bootstrap, args.bootstrap_seed)
+    table.insert(0, "seed", seed)
+    table["n_boot"] = args.bootstrap
+    write_atomic(Path(args.run_dir) / "correlations.csv", table.to_csv(index=False))
+    from proxies import list_proxies
+
+    labels = {s.name: s.label for s in list_proxies()}
+    print(f"run {args.run_dir}: {manifest['config']['space']} ({manifest['config']['variant']}), scale {manifest['config']['scale']}, seed {seed}")
+    for task in tasks:
+        print(f"\n{task}:" if task != GLUE_MEAN else "\nGLUE mean:")
+        print(correlation_text(table, task, labels))
+    if len(tasks) > 1:
+        print("\nKendall tau by task:")
+        print(task_matrix_text(table, "kendall_tau", labels))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "run":
+            return cmd_run(args, argv)
+        if args.command == "list":
+            return cmd_list(args)
+        if args.command == "correlate":
+            return cmd_correlate(args)
+        parser.error(f"unknown subcommand {args.command}")
+    except user_errors() as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bench: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

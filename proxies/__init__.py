@@ -1,0 +1,34 @@
+"""Training-free proxies: the registry, the shared capture pass and the built-in proxies.
+
+Importing this package registers every built-in proxy.
+"""
+
+from proxies.capture import ProxyResult, capture, score
+from proxies.context import ProxyContext
+from proxies.registry import (
+    ProxyError,
+    ProxySpec,
+    get_proxy,
+    list_proxies,
+    load_plugins,
+    register_proxy,
+    resolve_options,
+    select_proxies,
+)
+
+from proxies import pca, size  # noqa: E402,F401  (register the built-in proxies)
+
+__all__ = [
+    "ProxyContext",
+    "ProxyError",
+    "ProxyResult",
+    "ProxySpec",
+    "capture",
+    "get_proxy",
+    "list_proxies",
+    "load_plugins",
+    "register_proxy",
+    "resolve_options",
+    "score",
+    "select_proxies",
+]

@@ -1,0 +1,171 @@
+"""The shared capture pass: one forward (and one backward only if needed) per architecture.
+
+:func:`capture` reads the selected proxies' declared needs, hooks exactly the taps they
+read, runs the model once, removes every hook (also on error), and returns a
+:class:`~proxies.context.ProxyContext`. :func:`score` then calls each proxy on it, timing
+each call and recording failures and non-finite values instead of hiding them.
+
+Gradient-free selections run under ``torch.no_grad()``. With gradients, the loss is the sum
+of the last hidden state (the gradient of a tensor of ones through the encoder output, as
+the benchmark's published proxy code does).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+import torch
+from torch import nn
+
+from proxies.context import ProxyContext
+from proxies.registry import ProxySpec
+
+
+@dataclass(frozen=True)
+class ProxyResult:
+    """One proxy's outcome on one architecture.
+
+    ``status`` is ``"ok"`` for a finite value, ``"nan"`` for a non-finite value (kept in
+    ``value``), and ``"error"`` when the proxy raised (``value`` is NaN, ``error`` says why).
+    """
+
+    proxy: str
+    version: str
+    value: float
+    seconds: float
+    status: str
+    error: str = ""
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Total number of parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def capture(
+    model: nn.Module,
+    batch: Mapping[str, torch.Tensor],
+    specs: Iterable[ProxySpec],
+    *,
+    train_mode: bool = False,
+    dropout_seed: int = 0,
+    arch: Any = None,
+) -> ProxyContext:
+    """Run the shared pass for ``specs`` and return what they need.
+
+    Args:
+        model: a model exposing ``proxy_taps()`` (every model a space builds does).
+        batch: model inputs.
+        specs: the proxies that will read the context.
+        train_mode: run in ``train()`` mode (dropout active, seeded by ``dropout_seed``)
+            instead of ``eval()``.
+        dropout_seed: seed of the dropout masks in train mode.
+        arch: the architecture, passed through to the proxies.
+    """
+    specs = list(specs)
+    kinds = set().union(*(spec.taps for spec in specs)) if specs else set()
+    grad_kinds = set().union(*(spec.tap_grads for spec in specs)) if specs else set()
+    backward = any(spec.needs_grad or spec.tap_grads for spec in specs)
+    forward = backward or any(spec.needs_forward for spec in specs)
+    taps = model.proxy_taps() if kinds else {}
+    outputs: dict[str, list[torch.Tensor]] = defaultdict(list)
+    layers: dict[str, list[int]] = defaultdict(list)
+    handles = []
+
+    def recorder(kind: str):
+        keep_graph = kind in grad_kinds
+
+        def hook(module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
+            if keep_graph and output.requires_grad:
+                output.retain_grad()
+                outputs[kind].append(output)
+            else:
+                outputs[kind].append(output.detach())
+            layers[kind].append(getattr(module, "layer", -1))
+
+        return hook
+
+    was_training = model.training
+    try:
+        for kind in sorted(kinds):
+            for tap in taps.get(kind, []):
+                handles.append(tap.register_forward_hook(recorder(kind)))
+        model.train(train_mode)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(dropout_seed)
+            if not forward:
+                last, loss = torch.empty(0), None
+            elif backward:
+                model.zero_grad(set_to_none=True)
+                with torch.enable_grad():
+                    last = model(**batch).last_hidden_state
+                    loss_tensor = last.sum()
+                    loss_tensor.backward()
+                loss: float | None = float(loss_tensor.detach())
+            else:
+                with torch.no_grad():
+                    last = model(**batch).last_hidden_state
+                loss = None
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    grads = {
+        kind: [t.grad if t.grad is not None else torch.zeros_like(t) for t in outputs[kind]] for kind in grad_kinds
+    }
+    captured = {kind: [t.detach() for t in tensors] for kind, tensors in outputs.items()}
+    return ProxyContext(
+        model=model,
+        batch=MappingProxyType(dict(batch)),
+        captured=MappingProxyType(captured),
+        captured_layers=MappingProxyType(dict(layers)),
+        grads=MappingProxyType(grads),
+        output=last.detach(),
+        loss=loss,
+        num_params=count_parameters(model),
+        arch=arch,
+    )
+
+
+def evaluate(spec: ProxySpec, ctx: ProxyContext, options: Mapping[str, Any] | None = None) -> ProxyResult:
+    """Call one proxy on a prepared context, timing it and recording failures."""
+    start = time.perf_counter()
+    try:
+        with torch.no_grad():
+            value = float(spec.fn(ctx.with_options(options if options is not None else spec.options)))
+    except Exception as exc:  # recorded in the result row, never swallowed silently
+        return ProxyResult(spec.name, spec.version, math.nan, time.perf_counter() - start, "error", f"{type(exc).__name__}: {exc}")
+    seconds = time.perf_counter() - start
+    return ProxyResult(spec.name, spec.version, value, seconds, "ok" if math.isfinite(value) else "nan")
+
+
+def score(
+    model: nn.Module,
+    batch: Mapping[str, torch.Tensor],
+    specs: Iterable[ProxySpec],
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    train_mode: bool = False,
+    dropout_seed: int = 0,
+    arch: Any = None,
+) -> tuple[list[ProxyResult], float]:
+    """Capture once and evaluate every proxy; returns the results and the pass's seconds.
+
+    If the shared pass itself fails, every proxy gets an ``"error"`` result naming the failure.
+    """
+    specs = list(specs)
+    options = options or {}
+    start = time.perf_counter()
+    try:
+        ctx = capture(model, batch, specs, train_mode=train_mode, dropout_seed=dropout_seed, arch=arch)
+    except Exception as exc:
+        seconds = time.perf_counter() - start
+        message = f"shared pass failed: {type(exc).__name__}: {exc}"
+        return [ProxyResult(s.name, s.version, math.nan, 0.0, "error", message) for s in specs], seconds
+    pass_seconds = time.perf_counter() - start
+    return [evaluate(spec, ctx, options.get(spec.name)) for spec in specs], pass_seconds

@@ -1,0 +1,70 @@
+"""What a proxy receives: the outputs of one shared forward (and backward) pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Hashable, Mapping
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ProxyContext:
+    """Read-only inputs of a proxy function.
+
+    Proxies must not modify the tensors they are given: every proxy of an architecture
+    reads the same captured outputs.
+
+    Attributes:
+        model: the model, in the mode the pass used; after a backward pass its parameters
+            hold ``.grad`` of ``loss``.
+        batch: the model inputs (``input_ids``, ``attention_mask``, ``token_type_ids``).
+        captured: tap kind -> list of captured outputs, in forward order (detached).
+        captured_layers: tap kind -> the encoder-layer index of each captured output.
+        grads: tap kind -> list of gradients of ``loss`` w.r.t. those outputs (only for
+            kinds some selected proxy declared in ``tap_grads``).
+        output: the model's last hidden state (detached; empty when no selected proxy
+            needs a forward pass).
+        loss: the scalar whose gradients were taken, or ``None`` without backward.
+        num_params: number of parameters of the model.
+        options: this proxy's resolved options (see ``register_proxy(options=...)``).
+        arch: the architecture being scored, for proxies that read its description.
+        memo: quantities derived from the captured outputs that several proxies share
+            (read and filled through :meth:`cached`).
+    """
+
+    model: nn.Module
+    batch: Mapping[str, torch.Tensor]
+    captured: Mapping[str, list[torch.Tensor]]
+    captured_layers: Mapping[str, list[int]]
+    grads: Mapping[str, list[torch.Tensor]]
+    output: torch.Tensor
+    loss: float | None
+    num_params: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+    arch: Any = None
+    memo: dict = field(default_factory=dict)
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()``, evaluated once per context and ``key`` (e.g. per-layer PCA dims shared by V-PCA and W-PCA)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    def with_options(self, options: Mapping[str, Any]) -> "ProxyContext":
+        """The same context with another proxy's options."""
+        return ProxyContext(
+            self.model,
+            self.batch,
+            self.captured,
+            self.captured_layers,
+            self.grads,
+            self.output,
+            self.loss,
+            self.num_params,
+            MappingProxyType(dict(options)),
+            self.arch,
+            self.memo,
+        )
