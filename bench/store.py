@@ -62,6 +62,7 @@ def write_atomic(path: Path, text: str) -> None:
         tmp.write(text)
         tmp.flush()
         os.fsync(tmp.fileno())
+    os.chmod(tmp.name, 0o644)
     os.replace(tmp.name, path)
 
 

@@ -1,0 +1,43 @@
+"""Shared fixtures: offline data resolution, no progress bars, small batches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PROXYBENCH_OFFLINE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The reference data beside the checkout (as in CI)."""
+    path = (REPO / ".." / "shared" / "data").resolve()
+    if not (path / "flexibert" / "BERT_benchmark.json").is_file():
+        pytest.fail(f"reference data not found at {path}; the tests need ../shared/data beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def benchmark(data_dir):
+    from spaces.flexibert import load_benchmark
+
+    return load_benchmark(data_dir / "flexibert" / "BERT_benchmark.json")
+
+
+@pytest.fixture(scope="session")
+def space():
+    from spaces import get_space
+
+    return get_space("flexibert")
+
+
+@pytest.fixture(scope="session")
+def tiny_batch(data_dir):
+    from bench.inputs import proxy_batch
+
+    return proxy_batch(4, 16, seed=0, data_dir=str(data_dir))
