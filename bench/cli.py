@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seq-len", type=_positive, default=None, help="proxy input sequence length in tokens (overrides the scale)")
     run.add_argument("--text", default="wikitext-2", help="input text source: wikitext-2 (validation split) or wikitext-2-test")
     run.add_argument("--mode", choices=["eval", "train"], default="eval", help="model mode during the pass: eval (no dropout, default) or train (seeded dropout)")
+    run.add_argument("--loss", default="token-ce", help="loss for gradient-based proxies: token-ce (tied-decoder token cross-entropy, default) or ones (sum of the last hidden state, as the published code; degenerate, see docs)")
     run.add_argument("--proxy-option", type=_key_value, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
     run.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
@@ -137,6 +138,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         sample_seed=args.sample_seed,
         text=args.text,
         train_mode=args.mode == "train",
+        loss=args.loss,
         variant=args.variant,
         plugins=args.plugin,
         data_dir=args.data_dir,

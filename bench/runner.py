@@ -46,6 +46,7 @@ class RunSettings:
     sample_seed: int
     text: str
     train_mode: bool
+    loss: str = "token-ce"
     plugins: tuple[str, ...] = ()
     data_dir: str | None = None
     threads: int = 0
@@ -148,6 +149,7 @@ def run_config(settings: RunSettings, selection: ArchSelection, seeds: Sequence[
         "seq_len": settings.seq_len,
         "text": settings.text,
         "mode": "train" if settings.train_mode else "eval",
+        "loss": settings.loss,
         "plugins": list(settings.plugins),
         "data": data.data_checksums([TEXT_FILES[settings.text]] + ([BENCHMARK_FILE] if selection.ground_truth else [])),
     }
@@ -181,6 +183,7 @@ def score_task(task: Task, settings: RunSettings) -> list[dict[str, Any]]:
             settings.options,
             train_mode=settings.train_mode,
             dropout_seed=derive_seed(task.seed, "dropout", task.arch_hash),
+            loss=settings.loss,
             arch=arch,
         )
     except Exception as exc:  # a model that cannot be built or fed is recorded per proxy
@@ -260,6 +263,7 @@ def run(
     sample_seed: int = 0,
     text: str = "wikitext-2",
     train_mode: bool = False,
+    loss: str = "token-ce",
     variant: str | None = None,
     plugins: Sequence[str] = (),
     data_dir: str | None = None,
@@ -275,6 +279,10 @@ def run(
     chosen_scale = get_scale(scale)
     if text not in TEXT_FILES:
         raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
+    from proxies.losses import LOSSES
+
+    if loss not in LOSSES:
+        raise UserError(f"unknown loss {loss!r}; allowed: {', '.join(LOSSES)}")
     settings = RunSettings(
         space=space.name,
         variant=space.check_variant(variant),
@@ -285,6 +293,7 @@ def run(
         sample_seed=sample_seed,
         text=text,
         train_mode=train_mode,
+        loss=loss,
         plugins=tuple(plugins),
         data_dir=data_dir,
         threads=max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0,

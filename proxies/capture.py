@@ -5,16 +5,15 @@ read, runs the model once, removes every hook (also on error), and returns a
 :class:`~proxies.context.ProxyContext`. :func:`score` then calls each proxy on it, timing
 each call and recording failures and non-finite values instead of hiding them.
 
-Gradient-free selections run under ``torch.no_grad()``. With gradients, the loss is the sum
-of the last hidden state (the gradient of a tensor of ones through the encoder output, as
-the benchmark's published proxy code does).
+Gradient-free selections run under ``torch.no_grad()``. With gradients, the loss is one of
+:mod:`proxies.losses` (default: token cross-entropy through a decoder tied to the word
+embeddings).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 
 from proxies.context import ProxyContext
+from proxies.losses import proxy_loss
 from proxies.registry import ProxySpec
 
 
@@ -54,6 +54,7 @@ def capture(
     *,
     train_mode: bool = False,
     dropout_seed: int = 0,
+    loss: str = "token-ce",
     arch: Any = None,
 ) -> ProxyContext:
     """Run the shared pass for ``specs`` and return what they need.
@@ -64,7 +65,8 @@ def capture(
         specs: the proxies that will read the context.
         train_mode: run in ``train()`` mode (dropout active, seeded by ``dropout_seed``)
             instead of ``eval()``.
-        dropout_seed: seed of the dropout masks in train mode.
+        dropout_seed: seed of the dropout masks in train mode and of the loss's target positions.
+        loss: the loss whose gradients gradient-based proxies read (see :mod:`proxies.losses`).
         arch: the architecture, passed through to the proxies.
     """
     specs = list(specs)
@@ -73,8 +75,8 @@ def capture(
     backward = any(spec.needs_grad or spec.tap_grads for spec in specs)
     forward = backward or any(spec.needs_forward for spec in specs)
     taps = model.proxy_taps() if kinds else {}
-    outputs: dict[str, list[torch.Tensor]] = defaultdict(list)
-    layers: dict[str, list[int]] = defaultdict(list)
+    outputs: dict[str, list[torch.Tensor]] = {kind: [] for kind in kinds}
+    layers: dict[str, list[int]] = {kind: [] for kind in kinds}
     handles = []
 
     def recorder(kind: str):
@@ -99,18 +101,18 @@ def capture(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(dropout_seed)
             if not forward:
-                last, loss = torch.empty(0), None
+                last, loss_value = torch.empty(0), None
             elif backward:
                 model.zero_grad(set_to_none=True)
                 with torch.enable_grad():
                     last = model(**batch).last_hidden_state
-                    loss_tensor = last.sum()
+                    loss_tensor = proxy_loss(model, last, batch, loss, dropout_seed)
                     loss_tensor.backward()
-                loss: float | None = float(loss_tensor.detach())
+                loss_value = float(loss_tensor.detach())
             else:
                 with torch.no_grad():
                     last = model(**batch).last_hidden_state
-                loss = None
+                loss_value = None
     finally:
         for handle in handles:
             handle.remove()
@@ -126,7 +128,7 @@ def capture(
         captured_layers=MappingProxyType(dict(layers)),
         grads=MappingProxyType(grads),
         output=last.detach(),
-        loss=loss,
+        loss=loss_value,
         num_params=count_parameters(model),
         arch=arch,
     )
@@ -152,6 +154,7 @@ def score(
     *,
     train_mode: bool = False,
     dropout_seed: int = 0,
+    loss: str = "token-ce",
     arch: Any = None,
 ) -> tuple[list[ProxyResult], float]:
     """Capture once and evaluate every proxy; returns the results and the pass's seconds.
@@ -162,7 +165,7 @@ def score(
     options = options or {}
     start = time.perf_counter()
     try:
-        ctx = capture(model, batch, specs, train_mode=train_mode, dropout_seed=dropout_seed, arch=arch)
+        ctx = capture(model, batch, specs, train_mode=train_mode, dropout_seed=dropout_seed, loss=loss, arch=arch)
     except Exception as exc:
         seconds = time.perf_counter() - start
         message = f"shared pass failed: {type(exc).__name__}: {exc}"

@@ -49,5 +49,6 @@ def get_space(name: str) -> SearchSpace:
 
 
 from spaces import flexibert  # noqa: E402,F401  (registers the built-in spaces)
+from spaces import nlu  # noqa
 
 __all__ = ["SpaceError", "Architecture", "SearchSpace", "arch_hash", "arch_json", "get_space", "list_spaces", "register_space"]

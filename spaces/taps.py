@@ -13,6 +13,10 @@ Kinds used by the built-in spaces:
 ``ffn_first_linear``  (B, T, f) output of an FFN's first linear layer, before its activation
 ``ffn_activation``    (B, T, f) output of every FFN activation function
 ``block_output``      (B, T, hidden) output of every encoder block
+
+Models also mark sub-modules with a ``proxy_role`` attribute so weight-based proxies find
+them without knowing module names: ``"mixer"`` for the token-mixing operation and its
+output projection (the multi-head attention block), ``"ffn"`` for the feed-forward stack.
 """
 
 from __future__ import annotations
@@ -56,3 +60,23 @@ def collect_taps(model: nn.Module) -> dict[str, list[Tap]]:
         if isinstance(module, Tap):
             found[module.kind].append(module)
     return dict(found)
+
+
+def modules_with_role(model: nn.Module, role: str) -> list[nn.Module]:
+    """Sub-modules marked with ``proxy_role == role``, in module order."""
+    return [module for module in model.modules() if getattr(module, "proxy_role", None) == role]
+
+
+def role_weights(model: nn.Module, role: str) -> list[tuple[str, nn.Parameter]]:
+    """Weight matrices (parameters with two or more dimensions) inside modules of ``role``.
+
+    Each parameter appears once even when roles nest.
+    """
+    seen: set[int] = set()
+    found = []
+    for module in modules_with_role(model, role):
+        for name, param in module.named_parameters():
+            if param.ndim >= 2 and id(param) not in seen:
+                seen.add(id(param))
+                found.append((name, param))
+    return found

@@ -155,8 +155,10 @@ class FlexiBertLayer(nn.Module):
             )
         else:
             raise ValueError(f"unknown operation {operation!r}; allowed: SA, LT, DSC")
+        self.mixer.proxy_role = "mixer"
         if spec.get("output_projection", True):
             self.mixer_output: nn.Linear | None = nn.Linear(self.mixer.out_width, hidden)
+            self.mixer_output.proxy_role = "mixer"
             self.mixer_dropout = nn.Dropout(config.hidden_dropout_prob)
             self.mixer_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
         else:
@@ -166,6 +168,7 @@ class FlexiBertLayer(nn.Module):
         self.ffn = FeedForward(
             hidden, list(spec["ffn_widths"]), config.hidden_act, config.hidden_dropout_prob, config.layer_norm_eps, index
         )
+        self.ffn.proxy_role = "ffn"
         self.tap = Tap("block_output", index)
 
     def forward(self, x: torch.Tensor, mask_bias: torch.Tensor | None) -> torch.Tensor:
@@ -214,6 +217,16 @@ class FlexiBertModel(FlexiBertPreTrainedModel):
     def proxy_taps(self) -> dict[str, list[Tap]]:
         """Capture points of this model grouped by kind (see :mod:`spaces.taps`)."""
         return collect_taps(self)
+
+    def lm_logits(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """Vocabulary logits from a decoder tied to the input path: ``(h W_proj) Eᵀ``.
+
+        ``E`` is the word-embedding matrix and ``W_proj`` the embedding-to-hidden projection
+        (identity when the widths are equal); the decoder has no parameters of its own.
+        """
+        if self.embeddings.project is not None:
+            hidden_states = hidden_states @ self.embeddings.project.weight
+        return hidden_states @ self.embeddings.word_embeddings.weight.T
 
     def forward(
         self,

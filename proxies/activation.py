@@ -1,0 +1,48 @@
+"""Activation distance (Mellor et al. 2021, "NASWOT"; paper Sec. 2.3).
+
+Each input sequence n of the minibatch gets a binary code c_n: for every FFN activation of
+every layer, every token and every unit, whether the unit is active (output > 0; for GELU
+this is the sign of its input, as for ReLU). With N_A the code length and d_H the Hamming
+distance, the kernel is
+
+    K_H[i, j] = N_A − d_H(c_i, c_j) = c_i·c_j + (1 − c_i)·(1 − c_j)
+
+and the score is ``log |K_H|``: architectures whose inputs get more distinct codes score
+higher. Padding tokens are left out of the codes. A singular kernel (two identical codes)
+gives ``-inf``, recorded as a non-finite value.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from proxies.registry import register_proxy
+
+
+def activation_kernel(activations: list[torch.Tensor], attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """The (B, B) Hamming-similarity kernel of the sequences' binary activation codes."""
+    batch = activations[0].shape[0]
+    kernel = torch.zeros(batch, batch, dtype=torch.float64)
+    for act in activations:
+        codes = (act > 0).to(torch.float32)
+        if attention_mask is not None:
+            keep = attention_mask.to(torch.float32)[:, :, None]
+            ones, zeros = codes * keep, (1.0 - codes) * keep
+        else:
+            ones, zeros = codes, 1.0 - codes
+        ones, zeros = ones.reshape(batch, -1), zeros.reshape(batch, -1)
+        kernel += (ones @ ones.T + zeros @ zeros.T).to(torch.float64)
+    return kernel
+
+
+@register_proxy("activation-distance", "naswot", label="Activation Distance", taps=("ffn_activation",))
+def activation_distance(ctx) -> float:
+    """Activation distance: log-determinant of the Hamming kernel of FFN activation codes (NASWOT)."""
+    activations = ctx.captured["ffn_activation"]
+    if not activations:
+        raise ValueError("the model has no FFN activation to read")
+    kernel = activation_kernel(activations, ctx.batch.get("attention_mask"))
+    sign, logdet = torch.linalg.slogdet(kernel)
+    return float(logdet) if float(sign) > 0 else -math.inf

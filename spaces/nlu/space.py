@@ -1,0 +1,138 @@
+"""The NLU search spaces of the W-PCA paper: ``nlu-small``, ``nlu-tiny`` and ``nlu-large``.
+
+=============  ======  ======  =========  ==============  =====================
+space          layers  hidden  FFN unit   size            parameter limit
+=============  ======  ======  =========  ==============  =====================
+``nlu-small``  12      528     132        12^12           15.7M (Sec. 6.2.1)
+``nlu-tiny``   6       528     132        12^6            10M (Sec. 6.2.1)
+``nlu-large``  12      1056    264        12^12           67M (Appendix E.1)
+=============  ======  ======  =========  ==============  =====================
+
+Every space contains all ``(2n)^m`` architectures; the parameter limit is what the search
+respects. It applies to the reference code's accounting (:meth:`NluSpace.official_param_count`,
+which :meth:`NluSpace.is_feasible` uses), so the paper's limits keep their meaning;
+:meth:`NluSpace.param_count` is the size of the built encoder.
+
+Enumeration: index ``k`` is written in base 12 with ``m`` digits, the first block the most
+significant digit, so ``arch_at(0)`` is ``[0] * m`` and ``arch_at(1)`` ends in ``1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from spaces import register_space
+from spaces.base import SearchSpace
+from spaces.errors import SpaceError
+from spaces.nlu.arch import NUM_CHOICES, NluArch, parse_arch
+from spaces.nlu.modeling import NluConfig, NluModel
+from spaces.nlu.params import count_parameters, official_param_count
+
+EMBEDDING_SIZE = 128
+VOCAB_SIZE = 30522
+MAX_POSITIONS = 512
+TYPE_VOCAB = 2
+NUM_HEADS = 12
+
+
+class NluSpace(SearchSpace):
+    """One NLU search space: ``depth`` layers, each one of 12 blocks, at hidden size ``hidden_size``.
+
+    Attributes:
+        name: registry name.
+        depth: number of layers ``m``.
+        hidden_size: ``H``; the MobileBERT bottleneck and the FFN unit are ``H/4``.
+        param_limit: the search's upper limit on :meth:`official_param_count`.
+    """
+
+    variants = ("default",)
+
+    def __init__(self, name: str, depth: int, hidden_size: int, param_limit: int) -> None:
+        self.name = name
+        self.depth = depth
+        self.hidden_size = hidden_size
+        self.bottleneck_size = hidden_size // 4
+        self.ffn_unit = hidden_size // 4
+        self.param_limit = param_limit
+
+    def size(self) -> int:
+        return NUM_CHOICES**self.depth
+
+    def arch_at(self, index: int) -> NluArch:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.size():
+            raise SpaceError(f"architecture index {index!r} is out of range; allowed: 0 .. {self.size() - 1}")
+        digits = []
+        for _ in range(self.depth):
+            index, digit = divmod(index, NUM_CHOICES)
+            digits.append(digit)
+        return NluArch(tuple(reversed(digits)))
+
+    def index_of(self, arch: NluArch) -> int:
+        blocks = self.parse(arch).blocks
+        index = 0
+        for block in blocks:
+            index = index * NUM_CHOICES + block
+        return index
+
+    def parse(self, obj: Any) -> NluArch:
+        return parse_arch(obj, self.depth)
+
+    def model_config(self, arch: NluArch, variant: str | None = None) -> NluConfig:
+        """The :class:`NluConfig` that builds ``arch``."""
+        self.check_variant(variant)
+        return NluConfig(
+            blocks=list(self.parse(arch).blocks),
+            hidden_size=self.hidden_size,
+            bottleneck_size=self.bottleneck_size,
+            ffn_unit=self.ffn_unit,
+            num_attention_heads=NUM_HEADS,
+            embedding_size=EMBEDDING_SIZE,
+            vocab_size=VOCAB_SIZE,
+            max_position_embeddings=MAX_POSITIONS,
+            type_vocab_size=TYPE_VOCAB,
+        )
+
+    def param_count(self, arch: NluArch, variant: str | None = None) -> int:
+        """Parameters of the built encoder (every ``nn.Parameter`` element, NoNorm included)."""
+        return count_parameters(self.model_config(arch, variant))
+
+    def official_param_count(self, arch: NluArch) -> int:
+        """The reference code's count (no NoNorm; GLUE pooler and classifiers included)."""
+        return official_param_count(
+            self.parse(arch),
+            hidden_size=self.hidden_size,
+            ffn_unit=self.ffn_unit,
+            bottleneck_size=self.bottleneck_size,
+            embedding_size=EMBEDDING_SIZE,
+            vocab_size=VOCAB_SIZE,
+            max_positions=MAX_POSITIONS,
+            type_vocab_size=TYPE_VOCAB,
+        )
+
+    def is_feasible(self, arch: NluArch) -> bool:
+        """Whether ``arch`` respects the parameter limit: ``official_param_count(arch) <= param_limit``."""
+        return self.official_param_count(arch) <= self.param_limit
+
+    def build_model(self, arch: NluArch, seed: int, variant: str | None = None) -> NluModel:
+        config = self.model_config(arch, variant)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = NluModel(config)
+        return model
+
+
+@register_space("nlu-small")
+def _nlu_small() -> NluSpace:
+    return NluSpace("nlu-small", depth=12, hidden_size=528, param_limit=15_700_000)
+
+
+@register_space("nlu-tiny")
+def _nlu_tiny() -> NluSpace:
+    return NluSpace("nlu-tiny", depth=6, hidden_size=528, param_limit=10_000_000)
+
+
+@register_space("nlu-large")
+def _nlu_large() -> NluSpace:
+    return NluSpace("nlu-large", depth=12, hidden_size=1056, param_limit=67_000_000)
