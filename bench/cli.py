@@ -4,6 +4,9 @@ Subcommands:
   run        score architectures of a space with proxies into a run directory
   list       list proxies, spaces, model variants or scales
   correlate  Kendall τ / Spearman ρ of each proxy against the benchmark's GLUE scores
+  table1     the paper's Table 1 from a benchmark run, with the paper's numbers beside ours
+  stability  seed stability of each proxy in a multi-seed run (Figure 4)
+  verify     rerun a committed run's config and check its correlations (regression check)
 
 Run ``bench SUBCOMMAND --help`` for the options and examples of each.
 """
@@ -86,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--exclude", default="", help="comma-separated names or globs to leave out")
     run.add_argument("--space", default="flexibert", help="search space (see `bench list spaces`); default flexibert")
     run.add_argument("--variant", default=None, help="model variant of the space (see `bench list variants`); default: the space's first")
-    run.add_argument("--archs", default="benchmark", help="'benchmark' (the 500 trained FlexiBERT models), a number N of architectures sampled uniformly, or a JSON file of architectures; default benchmark")
+    run.add_argument("--archs", default="benchmark", help="'benchmark' (the 500 trained FlexiBERT models), 'deciles' (one per GLUE decile), a number N of architectures sampled uniformly, or a JSON file of architectures; default benchmark")
     run.add_argument("--limit", type=_positive, default=None, help="keep K architectures (for 'benchmark': spread evenly over the GLUE ranking)")
     run.add_argument("--seed", type=_seeds, default=[0], help="initialisation seed(s): 0, 0,3,5 or 0-9; default 0")
     run.add_argument("--sample-seed", type=int, default=0, help="seed of the input batch and of sampled architectures; default 0")
@@ -100,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
     run.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
     run.add_argument("--jobs", type=_positive, default=1, help="worker processes (joblib); default 1")
+    run.add_argument("--backend", default="joblib", choices=["joblib", "dask"], help="joblib worker processes (default) or a dask.distributed cluster")
+    run.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address for --backend dask, e.g. tcp://10.0.0.1:8786")
     run.add_argument("--out", default=None, help="run directory; default runs/SPACE-SCALE")
     run.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
 
@@ -113,7 +118,92 @@ def build_parser() -> argparse.ArgumentParser:
     cor.add_argument("--tasks", default="glue", help="'glue' (the mean, default), 'all', or comma-separated tasks: cola,mnli,mrpc,qnli,qqp,rte,sst,sts")
     cor.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0: none); default 1000")
     cor.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap resampling; default 0")
+
+    t1 = sub.add_parser("table1", help="Table 1 of the paper from a benchmark run", description="Proxy, time of 1,000 evaluations (from a cost benchmark file), gradient-free, Kendall tau and Spearman rho against the GLUE mean with 95%% CIs, and the paper's values beside them. Writes table1.csv into the run directory.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench table1 results/table1-trained-cpu --costs results/benchmarks/proxy_cost.json")
+    t1.add_argument("run_dir", metavar="RUN")
+    t1.add_argument("--costs", default="results/benchmarks/proxy_cost.json", help="cost file written by scripts/benchmark_proxies.py (default results/benchmarks/proxy_cost.json)")
+    t1.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs; default 1000")
+    t1.add_argument("--seed", type=int, default=None, help="initialisation seed whose values to use; default the run's first")
+
+    st = sub.add_parser("stability", help="seed stability of proxies (Figure 4)", description="Per proxy: coefficient of variation of each architecture's rank across seeds (mean), Kendall's W of the per-seed rankings, mean pairwise Kendall tau between seeds, and the mean coefficient of variation of values. Writes stability.csv into the run directory.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench run --proxies all --archs deciles --seed 0-9 --scale cpu --out runs/seeds\n  bench stability runs/seeds")
+    st.add_argument("run_dir", metavar="RUN")
+
+    ve = sub.add_parser("verify", help="rerun a committed run and compare its correlations", description="Rerun the config recorded in a reference run directory and fail (exit 1) when any proxy's Kendall tau or Spearman rho against any task moved by more than the tolerance, or when a proxy's definition version changed.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="examples:\n  bench verify results/regression-smoke\n  bench verify results/table1-trained-cpu --jobs 2")
+    ve.add_argument("run_dir", metavar="REFERENCE")
+    ve.add_argument("--tolerance", type=float, default=None, help="largest allowed change of tau or rho (default 0.03)")
+    ve.add_argument("--out", default=None, help="keep the rerun in this directory (default: a temporary one)")
+    ve.add_argument("--jobs", type=_positive, default=1, help="worker processes; default 1")
     return parser
+
+
+def cmd_table1(args: argparse.Namespace) -> int:
+    import json
+
+    from bench.stats import correlation_table
+    from bench.store import RunStore, write_atomic
+    from proxies import list_proxies
+    from reports.tables import table1_frame, table1_text
+
+    store = RunStore(args.run_dir)
+    manifest = store.manifest()
+    truth = store.ground_truth()
+    if truth is None:
+        raise UserError(f"{args.run_dir} has no ground truth: Table 1 needs a run over --archs benchmark")
+    rows = store.rows()
+    if rows.empty:
+        raise UserError(f"{args.run_dir} holds no result rows yet")
+    seed = manifest["config"]["seeds"][0] if args.seed is None else args.seed
+    correlations = correlation_table(rows, truth, seed, ["glue"], args.bootstrap)
+    costs = None
+    cost_path = Path(args.costs)
+    if cost_path.is_file():
+        costs = json.loads(cost_path.read_text())
+    specs = {s.name: s for s in list_proxies()}
+    frame = table1_frame(correlations, {n: s.label for n, s in specs.items()}, {n: s.gradient_free for n, s in specs.items()}, costs)
+    write_atomic(Path(args.run_dir) / "table1.csv", frame.to_csv(index=False))
+    config = manifest["config"]
+    print(f"Table 1 from {args.run_dir}: {config['space']} ({config['variant']}), {int(frame['n'].max())} of {truth['bench_id'].nunique()} benchmark architectures scored, "
+          f"batch {config['batch_size']}x{config['seq_len']}, {config['mode']} mode, loss {config.get('loss', 'token-ce')}, seed {seed}")
+    print(table1_text(frame))
+    if costs is None:
+        print(f"\n(time column missing: run `python scripts/benchmark_proxies.py --out {args.costs}` to measure it)")
+    else:
+        print(f"\nTime: 1,000 evaluations of the proxy alone on {costs['machine']}, batch {costs['batch'][0]}x{costs['batch'][1]} (measured by scripts/benchmark_proxies.py).")
+    print("Paper: the values published in the W-PCA paper's Table 1 (their models and hardware).")
+    return 0
+
+
+def cmd_stability(args: argparse.Namespace) -> int:
+    from bench.stability import stability_table
+    from bench.store import RunStore, write_atomic
+    from reports.tables import render
+
+    store = RunStore(args.run_dir)
+    manifest = store.manifest()
+    rows = store.rows()
+    if len(manifest["config"]["seeds"]) < 2:
+        raise UserError(f"{args.run_dir} has one seed; stability needs a run with --seed 0-9 (or several seeds)")
+    if rows.empty:
+        raise UserError(f"{args.run_dir} holds no result rows yet")
+    table = stability_table(rows)
+    write_atomic(Path(args.run_dir) / "stability.csv", table.to_csv(index=False))
+    print(render(
+        ("proxy", "archs", "seeds", "rank CV", "Kendall W", "mean pairwise tau", "value CV"),
+        [(r.proxy, str(r.archs), str(r.seeds), f"{r.rank_cv:.3f}", f"{r.kendall_w:.3f}", f"{r.mean_pairwise_tau:.3f}", f"{r.value_cv:.4f}") for r in table.itertuples()],
+    ))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from bench.verify import DEFAULT_TOLERANCE, summary, verify
+
+    tolerance = DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
+    if tolerance < 0:
+        raise UserError(f"--tolerance must be >= 0, got {tolerance}")
+    drifts, changed = verify(args.run_dir, tolerance, args.out, args.jobs)
+    message = summary(drifts, changed, args.run_dir, tolerance)
+    print(message)
+    return 1 if drifts or changed else 0
 
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -143,6 +233,8 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         plugins=args.plugin,
         data_dir=args.data_dir,
         jobs=args.jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
         command=["bench", *argv],
         progress=not args.no_progress,
     )
@@ -232,6 +324,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_list(args)
         if args.command == "correlate":
             return cmd_correlate(args)
+        if args.command == "table1":
+            return cmd_table1(args)
+        if args.command == "stability":
+            return cmd_stability(args)
+        if args.command == "verify":
+            return cmd_verify(args)
         parser.error(f"unknown subcommand {args.command}")
     except user_errors() as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

@@ -73,25 +73,30 @@ class ArchSelection:
 
 
 def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir: str | None) -> ArchSelection:
-    """Resolve ``--archs``: ``benchmark``, a count ``N`` sampled uniformly, or a JSON file.
+    """Resolve ``--archs``: ``benchmark``, ``deciles``, a count ``N`` sampled uniformly, or a JSON file.
 
     ``--limit K`` keeps K architectures: for ``benchmark`` they are spread evenly over the
     ranking by GLUE mean, so a small subset still spans the whole score range.
+    ``deciles`` is one benchmark architecture per GLUE-mean decile, the one at the middle
+    of the decile (the seed-stability set of the paper's Figure 4).
 
     Raises:
         UserError: for a bad spec, an unreadable file or a space without a benchmark.
     """
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive integer, got {limit}")
-    if spec == "benchmark":
+    if spec in ("benchmark", "deciles"):
         if space.name != "flexibert":
             raise UserError(f"space {space.name!r} has no trained benchmark; use --archs N or --archs FILE.json")
         from spaces.flexibert import GLUE_MEAN, load_benchmark
         from spaces import arch_hash
 
         entries = load_benchmark(data.resolve(BENCHMARK_FILE, data_dir))
-        if limit is not None and limit < len(entries):
-            ranked = sorted(entries, key=lambda e: (e.scores[GLUE_MEAN], e.id))
+        ranked = sorted(entries, key=lambda e: (e.scores[GLUE_MEAN], e.id))
+        if spec == "deciles":
+            picks = [int((k + 0.5) * len(ranked) / 10) for k in range(10)]
+            entries = [ranked[i] for i in picks][: limit or None]
+        elif limit is not None and limit < len(entries):
             picks = np.unique(np.round(np.linspace(0, len(ranked) - 1, limit)).astype(int))
             entries = sorted((ranked[i] for i in picks), key=lambda e: e.id)
         truth = [
@@ -100,7 +105,7 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
             for task, score in e.scores.items()
         ]
         archs = list(dict.fromkeys(e.arch for e in entries))
-        return ArchSelection(archs, {"benchmark": BENCHMARK_FILE, "limit": limit}, truth)
+        return ArchSelection(archs, {spec: BENCHMARK_FILE, "limit": limit}, truth)
     if spec.isdigit():
         count = int(spec)
         if count < 1:
@@ -113,7 +118,7 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
         return ArchSelection(archs, {"sample": count, "limit": limit})
     path = Path(spec)
     if not path.is_file():
-        raise UserError(f"--archs {spec!r} is neither 'benchmark', a number, nor an existing JSON file")
+        raise UserError(f"--archs {spec!r} is neither 'benchmark', 'deciles', a number, nor an existing JSON file")
     try:
         raw = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -236,8 +241,15 @@ def plan_tasks(space, selection: ArchSelection, seeds: Sequence[int], settings: 
     return tasks, complete
 
 
-def execute(tasks: list[Task], settings: RunSettings, jobs: int) -> Iterator[list[dict[str, Any]]]:
-    """Score tasks in this process or in ``jobs`` joblib worker processes, yielding rows as they finish."""
+def execute(tasks: list[Task], settings: RunSettings, jobs: int, backend: str = "joblib", scheduler: str | None = None) -> Iterator[list[dict[str, Any]]]:
+    """Score tasks and yield each task's rows as it finishes.
+
+    ``joblib``: in this process (``jobs=1``) or in ``jobs`` worker processes.
+    ``dask``: on the dask.distributed cluster whose scheduler is at ``scheduler``.
+    """
+    if backend == "dask":
+        yield from _execute_dask(tasks, settings, scheduler)
+        return
     if jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield score_task(task, settings)
@@ -246,6 +258,25 @@ def execute(tasks: list[Task], settings: RunSettings, jobs: int) -> Iterator[lis
 
     parallel = Parallel(n_jobs=jobs, return_as="generator_unordered", backend="loky")
     yield from parallel(delayed(score_task)(task, settings) for task in tasks)
+
+
+def _execute_dask(tasks: list[Task], settings: RunSettings, scheduler: str | None) -> Iterator[list[dict[str, Any]]]:
+    if not scheduler:
+        raise UserError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise UserError("the dask backend needs the 'distributed' package: pip install 'dask[distributed]'") from exc
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise UserError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from exc
+    try:
+        futures = client.map(score_task, tasks, settings=settings, pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
 
 
 def run(
@@ -268,6 +299,8 @@ def run(
     plugins: Sequence[str] = (),
     data_dir: str | None = None,
     jobs: int = 1,
+    backend: str = "joblib",
+    scheduler: str | None = None,
     command: list[str] | None = None,
     progress: bool = True,
 ) -> RunStore:
@@ -277,6 +310,8 @@ def run(
 
     space = get_space(space_name)
     chosen_scale = get_scale(scale)
+    if backend not in ("joblib", "dask"):
+        raise UserError(f"unknown backend {backend!r}; allowed: joblib, dask")
     if text not in TEXT_FILES:
         raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
     from proxies.losses import LOSSES
@@ -310,7 +345,7 @@ def run(
     total = complete + len(tasks)
     log.info("%s %s: %d architecture(s) x %d seed(s), %d done, %d to score", "resuming" if resumed else "starting", out_dir, len(selection.archs), len(seeds), complete, len(tasks))
     with tqdm(total=total, initial=complete, unit="arch", desc="scoring", disable=not progress or None, dynamic_ncols=True) as bar:
-        for rows in execute(tasks, settings, jobs):
+        for rows in execute(tasks, settings, jobs, backend, scheduler):
             store.append(rows)
             bar.update(1)
     return store

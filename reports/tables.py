@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
+
+from reports.paper_values import TABLE1, TABLE1_ORDER
 
 
 def _fmt(value: float, digits: int = 3) -> str:
@@ -51,3 +53,54 @@ def task_matrix_text(table: pd.DataFrame, statistic: str = "kendall_tau", labels
     pivot = table.pivot(index="proxy", columns="task", values=statistic)
     rows = [(labels.get(p, p), *(_fmt(v) for v in pivot.loc[p])) for p in pivot.index]
     return render(("proxy", *pivot.columns), rows)
+
+
+def table1_frame(
+    correlations: pd.DataFrame,
+    labels: Mapping[str, str],
+    gradient_free: Mapping[str, bool],
+    costs: Mapping[str, Any] | None,
+) -> pd.DataFrame:
+    """Table 1 rows: our τ/ρ (GLUE mean) with CIs, time, gradient-free flag, and the paper's values."""
+    glue = correlations[correlations["task"] == "glue"].set_index("proxy")
+    order = [p for p in TABLE1_ORDER if p in glue.index] + sorted(p for p in glue.index if p not in TABLE1_ORDER)
+    times = (costs or {}).get("time_1000_evaluations_s", {})
+    records = []
+    for proxy in order:
+        row = glue.loc[proxy]
+        paper = TABLE1.get(proxy)
+        records.append({
+            "proxy": proxy,
+            "label": labels.get(proxy, proxy),
+            "time_1000_s": times.get(proxy, math.nan),
+            "gradient_free": gradient_free.get(proxy, False),
+            "n": int(row["n"]),
+            "n_excluded": int(row["n_excluded"]),
+            "kendall_tau": row["kendall_tau"], "kendall_lo": row["kendall_lo"], "kendall_hi": row["kendall_hi"],
+            "spearman_rho": row["spearman_rho"], "spearman_lo": row["spearman_lo"], "spearman_hi": row["spearman_hi"],
+            "paper_time_1000_s": paper[0] if paper else math.nan,
+            "paper_kendall_tau": paper[2] if paper else math.nan,
+            "paper_spearman_rho": paper[3] if paper else math.nan,
+        })
+    return pd.DataFrame.from_records(records)
+
+
+def table1_text(frame: pd.DataFrame) -> str:
+    """Table 1 in the paper's layout, our numbers first, the paper's beside them."""
+    def number(value: float, digits: int = 3) -> str:
+        return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+    rows = [
+        (
+            r.label,
+            "-" if math.isnan(r.time_1000_s) else f"{r.time_1000_s:.0f} s",
+            "yes" if r.gradient_free else "no",
+            with_ci(r.kendall_tau, r.kendall_lo, r.kendall_hi),
+            with_ci(r.spearman_rho, r.spearman_lo, r.spearman_hi),
+            str(r.n_excluded),
+            number(r.paper_kendall_tau),
+            number(r.paper_spearman_rho),
+        )
+        for r in frame.itertuples()
+    ]
+    return render(("Proxy", "Time (1,000)", "grad-free", "Kendall tau [95% CI]", "Spearman rho [95% CI]", "excluded", "paper tau", "paper rho"), rows)

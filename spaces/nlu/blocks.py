@@ -121,7 +121,15 @@ class Attention(nn.Module):
     """
 
     def __init__(
-        self, in_width: int, width: int, heads: int, norm: str, dropout: float, attention_dropout: float, eps: float, layer: int
+        self,
+        in_width: int,
+        width: int,
+        heads: int,
+        norm: str,
+        dropout: float,
+        attention_dropout: float,
+        eps: float,
+        layer: int,
     ) -> None:
         super().__init__()
         if width % heads:

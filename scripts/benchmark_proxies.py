@@ -1,0 +1,146 @@
+"""Measure proxy cost side by side, as ratios to a bare pass of the same model and batch.
+
+For each architecture (spread evenly over the benchmark's GLUE ranking) and each repeat,
+in one process and in interleaved order, this times:
+
+* a bare forward pass (eval mode, no_grad) and a bare forward + backward of the token-ce loss;
+* every proxy alone (its own shared pass plus its body);
+* all gradient-free proxies fused, and all proxies fused (one forward + one backward);
+* the V-PCA floor: a forward pass plus, per layer, the D×D covariance of the FFN input
+  rows and a symmetric eigenvalue solve (written plainly here, without the harness).
+
+Ratios use the median over repeats, then the median over architectures. The Table 1
+"Time" column is 1,000 × the mean measured seconds of one evaluation of the proxy alone.
+
+Usage:
+    python scripts/benchmark_proxies.py --archs 10 --repeats 3 --out results/benchmarks/proxy_cost.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import proxies
+from bench import data
+from bench.inputs import proxy_batch
+from bench.scales import SCALES
+from bench.store import device_description, package_versions
+from proxies.losses import proxy_loss
+from spaces import get_space
+from spaces.flexibert import GLUE_MEAN, load_benchmark
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bare_forward(model, batch) -> None:
+    model.eval()
+    with torch.no_grad():
+        model(**batch)
+
+
+def bare_forward_backward(model, batch) -> None:
+    model.eval()
+    model.zero_grad(set_to_none=True)
+    last = model(**batch).last_hidden_state
+    proxy_loss(model, last, batch, "token-ce", 0).backward()
+
+
+def pca_floor(model, batch) -> None:
+    """Forward + per-layer covariance + eigenvalues, the least any exact V-PCA must do."""
+    outputs = []
+    hooks = [tap.register_forward_hook(lambda m, i, o: outputs.append(o)) for tap in model.proxy_taps()["ffn_first_linear"]]
+    model.eval()
+    with torch.no_grad():
+        model(**batch)
+        for out in outputs:
+            rows = out.reshape(-1, out.shape[-1])
+            rows = rows - rows.mean(0)
+            torch.linalg.eigvalsh((rows.T @ rows).double())
+    for hook in hooks:
+        hook.remove()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scale", default="cpu", choices=sorted(SCALES))
+    parser.add_argument("--variant", default="trained")
+    parser.add_argument("--out", default="results/benchmarks/proxy_cost.json")
+    args = parser.parse_args()
+
+    space = get_space("flexibert")
+    entries = sorted(load_benchmark(data.resolve("flexibert/BERT_benchmark.json")), key=lambda e: e.scores[GLUE_MEAN])
+    picks = [entries[i] for i in np.round(np.linspace(0, len(entries) - 1, args.archs)).astype(int)]
+    scale = SCALES[args.scale]
+    batch = proxy_batch(scale.batch_size, scale.seq_len, seed=0)
+    specs = proxies.list_proxies()
+    free = [s for s in specs if s.gradient_free]
+    names = [s.name for s in specs]
+    samples: dict[str, list[list[float]]] = {}
+
+    def add(key: str, arch_index: int, seconds: float) -> None:
+        samples.setdefault(key, [[] for _ in picks])[arch_index].append(seconds)
+
+    for i, entry in enumerate(picks):
+        model = space.build_model(entry.arch, seed=0, variant=args.variant)
+        bare_forward(model, batch)  # warm-up
+        for _ in range(args.repeats):
+            add("forward", i, timed(lambda: bare_forward(model, batch)))
+            add("forward+backward", i, timed(lambda: bare_forward_backward(model, batch)))
+            add("pca-floor", i, timed(lambda: pca_floor(model, batch)))
+            add("fused-gradient-free", i, timed(lambda: proxies.score(model, batch, free)))
+            add("fused-all", i, timed(lambda: proxies.score(model, batch, specs)))
+            for spec in specs:
+                add(spec.name, i, timed(lambda: proxies.score(model, batch, [spec])))
+
+    medians = {key: [statistics.median(v) for v in per_arch] for key, per_arch in samples.items()}
+
+    def ratio(key: str, base: str) -> float:
+        return float(statistics.median(a / b for a, b in zip(medians[key], medians[base])))
+
+    report = {
+        "machine": device_description(),
+        "platform": platform.platform(),
+        "versions": package_versions(),
+        "scale": args.scale,
+        "batch": [scale.batch_size, scale.seq_len],
+        "variant": args.variant,
+        "archs": [e.id for e in picks],
+        "repeats": args.repeats,
+        "median_seconds": {key: float(statistics.median(v)) for key, v in medians.items()},
+        "ratios": {
+            **{name: ratio(name, "forward" if proxies.get_proxy(name).gradient_free else "forward+backward") for name in names},
+            "fused-gradient-free / forward": ratio("fused-gradient-free", "forward"),
+            "fused-all / forward+backward": ratio("fused-all", "forward+backward"),
+            "v-pca / pca-floor": ratio("v-pca", "pca-floor"),
+            "w-pca / pca-floor": ratio("w-pca", "pca-floor"),
+        },
+        "time_1000_evaluations_s": {name: 1000.0 * float(np.mean([t for per in samples[name] for t in per])) for name in names},
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"machine: {report['machine']}; batch {scale.batch_size}x{scale.seq_len}; {len(picks)} archs x {args.repeats} repeats")
+    print("| measurement | ratio | baseline |\n|---|---|---|")
+    for key, value in report["ratios"].items():
+        base = "" if "/" in key else ("forward" if proxies.get_proxy(key).gradient_free else "forward+backward")
+        print(f"| {key} | {value:.3f} | {base} |")
+    print("\n| proxy | time of 1,000 evaluations (s) |\n|---|---|")
+    for name, seconds in report["time_1000_evaluations_s"].items():
+        print(f"| {name} | {seconds:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
