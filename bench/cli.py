@@ -7,6 +7,7 @@ Subcommands:
   table1     the paper's Table 1 from a benchmark run, with the paper's numbers beside ours
   stability  seed stability of each proxy in a multi-seed run (Figure 4)
   verify     rerun a committed run's config and check its correlations (regression check)
+  ablation   one proxy table across runs that differ in one setting
 
 Run ``bench SUBCOMMAND --help`` for the options and examples of each.
 """
@@ -133,7 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
     ve.add_argument("--tolerance", type=float, default=None, help="largest allowed change of tau or rho (default 0.03)")
     ve.add_argument("--out", default=None, help="keep the rerun in this directory (default: a temporary one)")
     ve.add_argument("--jobs", type=_positive, default=1, help="worker processes; default 1")
+
+    ab = sub.add_parser("ablation", help="compare proxies across runs that differ in one setting", description="Kendall tau and Spearman rho (GLUE mean) of every proxy in every run, on the architectures all runs scored; each run is labelled by how its config differs from the first run's.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench ablation results/table1-trained-cpu results/ablation/mode-train --out results/ablation/table1-ablation.csv")
+    ab.add_argument("run_dirs", metavar="RUN", nargs="+")
+    ab.add_argument("--task", default="glue", help="ground-truth task (default glue, the mean)")
+    ab.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for CIs (default 0: none)")
+    ab.add_argument("--out", default=None, help="also write the table as CSV here")
+    add_command_modules(sub)
     return parser
+
+
+def cmd_ablation(args: argparse.Namespace) -> int:
+    from bench.ablation import ablation_table
+    from bench.store import write_atomic
+    from reports.tables import ablation_text
+
+    table = ablation_table(args.run_dirs, args.task, args.bootstrap)
+    if args.out:
+        write_atomic(Path(args.out), table.drop(columns=["config"]).to_csv(index=False))
+    print(ablation_text(table))
+    return 0
 
 
 def cmd_table1(args: argparse.Namespace) -> int:
@@ -312,12 +332,26 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Modules that add subcommands: each has ``register(subparsers)``, which adds its parsers
+#: and sets ``handler=function(args) -> int`` as their default.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def add_command_modules(sub: argparse._SubParsersAction) -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level), format="%(levelname)s %(name)s: %(message)s")
     try:
+        if getattr(args, "handler", None) is not None:
+            return args.handler(args)
         if args.command == "run":
             return cmd_run(args, argv)
         if args.command == "list":
@@ -330,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_stability(args)
         if args.command == "verify":
             return cmd_verify(args)
+        if args.command == "ablation":
+            return cmd_ablation(args)
         parser.error(f"unknown subcommand {args.command}")
     except user_errors() as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

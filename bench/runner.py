@@ -214,6 +214,23 @@ def score_task(task: Task, settings: RunSettings) -> list[dict[str, Any]]:
     ]
 
 
+def proxy_info(names: Sequence[str]) -> list[dict[str, Any]]:
+    """What reports need to know about the run's proxies (labels, direction, gradient use)."""
+    from proxies import get_proxy
+
+    return [
+        {
+            "proxy": spec.name,
+            "label": spec.label,
+            "version": spec.version,
+            "gradient_free": spec.gradient_free,
+            "higher_is_better": spec.higher_is_better,
+            "description": spec.description,
+        }
+        for spec in (get_proxy(name) for name in names)
+    ]
+
+
 def _failed(spec, message: str):
     from proxies import ProxyResult
 
@@ -341,6 +358,7 @@ def run(
     resumed = store.open(run_config(settings, selection, seeds, chosen_scale.name), command or [])
     if selection.ground_truth:
         store.write_ground_truth(selection.ground_truth)
+    store.write_proxy_info(proxy_info(settings.proxies))
     tasks, complete = plan_tasks(space, selection, seeds, settings, store.done_keys())
     total = complete + len(tasks)
     log.info("%s %s: %d architecture(s) x %d seed(s), %d done, %d to score", "resuming" if resumed else "starting", out_dir, len(selection.archs), len(seeds), complete, len(tasks))

@@ -11,6 +11,7 @@ A run directory holds:
                        is cut off on the next open; rows whose key is present are skipped,
                        so rerunning the same command finishes the run with every row once.
 ``ground_truth.csv``   for benchmark architectures: benchmark id, architecture hash, task, score.
+``proxies.json``       label, version, direction and gradient use of each proxy of the run.
 
 Statistics and reports read these files; they never recompute proxies.
 """
@@ -50,6 +51,7 @@ ROW_FIELDS: tuple[str, ...] = (
 )
 KEY_FIELDS: tuple[str, ...] = ("space", "arch_hash", "proxy", "proxy_version", "seed")
 MANIFEST = "manifest.json"
+PROXY_INFO = "proxies.json"
 ROWS = "rows.csv"
 GROUND_TRUTH = "ground_truth.csv"
 _PACKAGES = ("proxybench", "torch", "transformers", "numpy", "scipy", "pandas", "joblib")
@@ -229,6 +231,17 @@ class RunStore:
         """Store the benchmark scores of the run's architectures (bench_id, arch_hash, task, score)."""
         frame = pd.DataFrame(list(records), columns=["bench_id", "arch_hash", "task", "score"])
         write_atomic(self.dir / GROUND_TRUTH, frame.to_csv(index=False))
+
+    def write_proxy_info(self, info: list[dict[str, Any]]) -> None:
+        """Store what reports need to know about the run's proxies."""
+        write_atomic(self.dir / PROXY_INFO, json.dumps(info, indent=2) + "\n")
+
+    def proxy_info(self) -> dict[str, dict[str, Any]]:
+        """Proxy name -> stored label, version, direction, gradient use (empty when absent)."""
+        path = self.dir / PROXY_INFO
+        if not path.is_file():
+            return {}
+        return {item["proxy"]: item for item in json.loads(path.read_text())}
 
     def ground_truth(self) -> pd.DataFrame | None:
         """The stored ground truth, or ``None`` for runs without benchmark scores."""

@@ -22,18 +22,26 @@ from proxies.registry import register_proxy
 
 
 def activation_kernel(activations: list[torch.Tensor], attention_mask: torch.Tensor | None) -> torch.Tensor:
-    """The (B, B) Hamming-similarity kernel of the sequences' binary activation codes."""
-    batch = activations[0].shape[0]
+    """The (B, B) Hamming-similarity kernel of the sequences' binary activation codes.
+
+    With 0/1 codes C (padding positions zeroed), per-token active counts S (B, T), the
+    token mask M (B, T) and f units per token, the agreements on active units are C Cᵀ and on
+    inactive units ``f M Mᵀ − S Mᵀ − M Sᵀ + C Cᵀ``, so
+    ``K_H = f M Mᵀ − S Mᵀ − M Sᵀ + 2 C Cᵀ``: one Gram product per activation tensor.
+    """
+    batch, tokens = activations[0].shape[:2]
+    mask = torch.ones(batch, tokens) if attention_mask is None else attention_mask.to(torch.float32)
+    shared_tokens = (mask @ mask.T).to(torch.float64)
     kernel = torch.zeros(batch, batch, dtype=torch.float64)
     for act in activations:
-        codes = (act > 0).to(torch.float32)
+        codes = act.gt(0).to(torch.float32)
         if attention_mask is not None:
-            keep = attention_mask.to(torch.float32)[:, :, None]
-            ones, zeros = codes * keep, (1.0 - codes) * keep
-        else:
-            ones, zeros = codes, 1.0 - codes
-        ones, zeros = ones.reshape(batch, -1), zeros.reshape(batch, -1)
-        kernel += (ones @ ones.T + zeros @ zeros.T).to(torch.float64)
+            codes = codes * mask[:, :, None]
+        active = codes.sum(dim=2)  # (B, T)
+        cross = (active @ mask.T).to(torch.float64)
+        flat = codes.reshape(batch, -1)
+        gram = (flat @ flat.T).to(torch.float64)
+        kernel += act.shape[-1] * shared_tokens - cross - cross.T + 2.0 * gram
     return kernel
 
 

@@ -11,8 +11,9 @@ share Σ_{i≤k} λ_i / Σ_i λ_i is strictly above η. Then
     V-PCA(X) = Σ_f PCA_dim(X_f, η)                  (Eq. 1-2)
     W-PCA(X) = #params × V-PCA(X)                   (Eq. 4)
 
-Only D×D matrices are formed (one Gram product per layer, then a symmetric eigensolver
-for eigenvalues only); the token matrix is never decomposed. Rows of padding tokens are
+Only D×D matrices are formed (one float32 Gram product per layer, then a float32
+symmetric eigensolver for eigenvalues only, accumulated in float64); the token matrix is
+never decomposed. Rows of padding tokens are
 left out when the batch has an attention mask with zeros.
 
 Options: ``eta`` (default 0.99, Sec. 6.2.1) and ``reduce`` -- ``sum`` over layers as in
@@ -47,8 +48,8 @@ def pca_dim(rows: torch.Tensor, eta: float) -> float:
         raise ValueError(f"eta must be in (0, 1), got {eta}")
     x = rows.to(torch.float32)
     x = x - x.mean(dim=0, keepdim=True)
-    covariance = (x.T @ x).to(torch.float64) / max(x.shape[0] - 1, 1)
-    eigenvalues = torch.linalg.eigvalsh(covariance).flip(0).clamp_min(0.0)
+    covariance = (x.T @ x) / max(x.shape[0] - 1, 1)
+    eigenvalues = torch.linalg.eigvalsh(covariance).to(torch.float64).flip(0).clamp_min(0.0)
     total = float(eigenvalues.sum())
     if not total > 0.0:
         return math.nan

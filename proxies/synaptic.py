@@ -48,8 +48,8 @@ def synaptic_saliency(ctx) -> float:
 
 def nuclear_norm(matrix: torch.Tensor) -> float:
     """Sum of singular values of ``matrix`` reshaped to (rows, -1)."""
-    flat = matrix.reshape(matrix.shape[0], -1).to(torch.float64)
-    return float(torch.linalg.svdvals(flat).sum())
+    flat = matrix.reshape(matrix.shape[0], -1).to(torch.float32)
+    return float(torch.linalg.svdvals(flat).to(torch.float64).sum())
 
 
 @register_proxy("synaptic-diversity", label="Synaptic Diversity", needs_grad=True)

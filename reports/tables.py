@@ -104,3 +104,21 @@ def table1_text(frame: pd.DataFrame) -> str:
         for r in frame.itertuples()
     ]
     return render(("Proxy", "Time (1,000)", "grad-free", "Kendall tau [95% CI]", "Spearman rho [95% CI]", "excluded", "paper tau", "paper rho"), rows)
+
+
+def ablation_text(table: pd.DataFrame) -> str:
+    """Proxy rows × setting columns of ``τ / ρ``."""
+    settings = list(dict.fromkeys(table["setting"]))
+    proxies = list(dict.fromkeys(table["proxy"]))
+    keyed = table.set_index(["proxy", "setting"])
+    rows = []
+    for proxy in proxies:
+        cells = []
+        for setting in settings:
+            if (proxy, setting) in keyed.index:
+                r = keyed.loc[(proxy, setting)]
+                cells.append(f"{_fmt(r['kendall_tau'])} / {_fmt(r['spearman_rho'])}")
+            else:
+                cells.append("-")
+        rows.append((proxy, *cells))
+    return "Kendall tau / Spearman rho against the GLUE mean\n" + render(("proxy", *settings), rows)

@@ -184,3 +184,18 @@ def test_all_ten_paper_proxies_are_registered():
     gradient_free = {s.name for s in proxies.list_proxies() if s.gradient_free}
     assert {"activation-distance", "head-confidence", "softmax-confidence", "params", "v-pca", "w-pca"} <= gradient_free
     assert not {"synaptic-saliency", "synaptic-diversity", "jacobian-cosine", "head-importance"} & gradient_free
+
+
+def test_activation_kernel_with_padding_counts_only_shared_positions():
+    torch.manual_seed(0)
+    act = torch.randn(3, 5, 4)
+    act[0, 1, 2] = 0.0  # an exact zero (ReLU) is inactive
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 1, 1, 0]])
+    codes = (act > 0).numpy()
+    m = mask.numpy().astype(bool)
+    expected = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            both = m[i] & m[j]
+            expected[i, j] = np.sum(codes[i][both] == codes[j][both])
+    np.testing.assert_allclose(activation_kernel([act], mask).numpy(), expected)
