@@ -16,7 +16,7 @@ from proxies.registry import (
     select_proxies,
 )
 
-from proxies import activation, heads, jacobian, pca, size, synaptic  # noqa: E402,F401  (register the built-in proxies)
+from proxies import activation, baselines, heads, jacobian, pca, size, synaptic  # noqa: E402,F401  (register the built-in proxies)
 
 __all__ = [
     "ProxyContext",

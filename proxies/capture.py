@@ -42,6 +42,17 @@ class ProxyResult:
     error: str = ""
 
 
+def _flop_counter(enabled: bool):
+    """``FlopCounterMode`` when ``enabled``, else a context that yields ``None``."""
+    import contextlib
+
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    return FlopCounterMode(display=False)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Total number of parameters of ``model``."""
     return sum(p.numel() for p in model.parameters())
@@ -74,6 +85,7 @@ def capture(
     grad_kinds = set().union(*(spec.tap_grads for spec in specs)) if specs else set()
     backward = any(spec.needs_grad or spec.tap_grads for spec in specs)
     forward = backward or any(spec.needs_forward for spec in specs)
+    count_flops = any(spec.needs_flops for spec in specs)
     taps = model.proxy_taps() if kinds else {}
     outputs: dict[str, list[torch.Tensor]] = {kind: [] for kind in kinds}
     layers: dict[str, list[int]] = {kind: [] for kind in kinds}
@@ -100,17 +112,19 @@ def capture(
         model.train(train_mode)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(dropout_seed)
+            counter = None
             if not forward:
                 last, loss_value = torch.empty(0), None
             elif backward:
                 model.zero_grad(set_to_none=True)
                 with torch.enable_grad():
-                    last = model(**batch).last_hidden_state
+                    with _flop_counter(count_flops) as counter:
+                        last = model(**batch).last_hidden_state
                     loss_tensor = proxy_loss(model, last, batch, loss, dropout_seed)
                     loss_tensor.backward()
                 loss_value = float(loss_tensor.detach())
             else:
-                with torch.no_grad():
+                with torch.no_grad(), _flop_counter(count_flops) as counter:
                     last = model(**batch).last_hidden_state
                 loss_value = None
     finally:
@@ -131,6 +145,7 @@ def capture(
         loss=loss_value,
         num_params=count_parameters(model),
         arch=arch,
+        flops=float(counter.get_total_flops()) if counter is not None else None,
     )
 
 

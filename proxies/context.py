@@ -31,6 +31,8 @@ class ProxyContext:
         num_params: number of parameters of the model.
         options: this proxy's resolved options (see ``register_proxy(options=...)``).
         arch: the architecture being scored, for proxies that read its description.
+        flops: floating-point operations of the forward pass (only when a selected proxy
+            declared ``needs_flops``).
         memo: quantities derived from the captured outputs that several proxies share
             (read and filled through :meth:`cached`).
     """
@@ -45,6 +47,7 @@ class ProxyContext:
     num_params: int
     options: Mapping[str, Any] = field(default_factory=dict)
     arch: Any = None
+    flops: float | None = None
     memo: dict = field(default_factory=dict)
 
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -66,5 +69,6 @@ class ProxyContext:
             self.num_params,
             MappingProxyType(dict(options)),
             self.arch,
+            self.flops,
             self.memo,
         )

@@ -50,6 +50,8 @@ class ProxySpec:
         needs_grad: whether the shared pass must run a backward pass.
         needs_forward: whether the proxy reads anything of the forward pass (``False``
             for proxies of the model's structure alone, such as the parameter count).
+        needs_flops: count the floating-point operations of the forward pass
+            (``torch.utils.flop_counter``) into ``ctx.flops``.
         taps: tap kinds (see :mod:`spaces.taps`) whose outputs the proxy reads.
         tap_grads: tap kinds whose output gradients the proxy reads (implies a backward).
         higher_is_better: whether a larger value predicts a better architecture.
@@ -64,6 +66,7 @@ class ProxySpec:
     label: str = ""
     needs_grad: bool = False
     needs_forward: bool = True
+    needs_flops: bool = False
     taps: frozenset[str] = frozenset()
     tap_grads: frozenset[str] = frozenset()
     higher_is_better: bool = True
@@ -170,6 +173,7 @@ def register_proxy(
     label: str | None = None,
     needs_grad: bool = False,
     needs_forward: bool = True,
+    needs_flops: bool = False,
     taps: Iterable[str] = (),
     tap_grads: Iterable[str] = (),
     higher_is_better: bool = True,
@@ -184,6 +188,7 @@ def register_proxy(
         label: display name for tables; defaults to ``name``.
         needs_grad: run a backward pass of the shared loss before calling the proxy.
         needs_forward: ``False`` for proxies that read only the model's structure.
+        needs_flops: count the forward pass's floating-point operations into ``ctx.flops``.
         taps: tap kinds whose outputs the proxy reads.
         tap_grads: tap kinds whose gradients the proxy reads.
         higher_is_better: direction of the proxy.
@@ -203,7 +208,8 @@ def register_proxy(
                 aliases=tuple(aliases),
                 label=label or name,
                 needs_grad=needs_grad,
-                needs_forward=needs_forward or needs_grad or bool(taps) or bool(tap_grads),
+                needs_forward=needs_forward or needs_flops or needs_grad or bool(taps) or bool(tap_grads),
+                needs_flops=needs_flops,
                 taps=frozenset(taps) | frozenset(tap_grads),
                 tap_grads=frozenset(tap_grads),
                 higher_is_better=higher_is_better,

@@ -70,3 +70,77 @@ def test_table_gives_one_point_per_benchmark_entry_and_skips_unscored():
     assert table.loc["q", "n"] == 3 and table.loc["q", "n_excluded"] == 1
     expected = stats.kendalltau([1, 2, 3, 1], [1, 2, 3, 1.5]).statistic
     assert table.loc["p", "kendall_tau"] == pytest.approx(expected)
+
+
+def test_pearson_precision_and_best_rank_by_hand():
+    from bench.stats import best_true_rank, pearson, precision_at
+
+    x = np.array([10.0, 9.0, 8.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0] * 2)  # n = 20: top 10% = 2
+    y = np.arange(20.0)[::-1]  # architecture 0 is the best, 19 the worst
+    assert pearson(x, y) == pytest.approx(stats.pearsonr(x, y).statistic)
+    # proxy's top 2 are positions 0 and 10 (value 10); true top 2 are positions 0 and 1
+    assert precision_at(x, y, 0.10) == pytest.approx(0.5)
+    assert best_true_rank(x, y, 0.10) == 1.0
+    assert best_true_rank(-x, y, 0.05) == 4.0  # proxy's top 1 is position 3 (value -1): true rank 4
+
+
+def test_correlate_reports_all_statistics_with_intervals():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=300)
+    y = x + rng.normal(size=300)
+    result = correlate(pd.Series(x), pd.Series(y), "p", "glue", n_boot=200)
+    assert result.pearson_r == pytest.approx(stats.pearsonr(x, y).statistic)
+    for name in ("kendall", "spearman", "pearson", "precision_at_5", "precision_at_10", "best_rank_at_5"):
+        value = {"kendall": result.kendall_tau, "spearman": result.spearman_rho, "pearson": result.pearson_r}.get(name, getattr(result, name, None))
+        low = getattr(result, f"{name}_lo")
+        high = getattr(result, f"{name}_hi")
+        assert low <= value <= high, name
+    lower = correlate(pd.Series(-x), pd.Series(y), "p", "glue", n_boot=0, higher_is_better=False)
+    assert lower.precision_at_10 == result.precision_at_10 and lower.kendall_tau == pytest.approx(-result.kendall_tau)
+
+
+def test_paired_difference_interval():
+    from bench.stats import paired_difference
+
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=400)
+    good = y + 0.3 * rng.normal(size=400)
+    bad = y + 3.0 * rng.normal(size=400)
+    diffs = {d.statistic: d for d in paired_difference(good, bad, y, ("good", "bad"), "glue", n_boot=500)}
+    tau = diffs["kendall_tau"]
+    assert tau.difference == pytest.approx(stats.kendalltau(good, y).statistic - stats.kendalltau(bad, y).statistic)
+    assert tau.excludes_zero and tau.lo > 0
+    same = {d.statistic: d for d in paired_difference(good, good, y, ("a", "a"), "glue", n_boot=100)}
+    assert same["spearman_rho"].difference == 0.0 and not same["spearman_rho"].excludes_zero
+
+
+def test_stratified_correlation_removes_between_group_signal():
+    from bench.stats import stratified_correlation, stratum_of
+
+    rng = np.random.default_rng(5)
+    strata = np.repeat(np.array(["2x128", "4x256"]), 50)
+    size = np.where(strata == "4x256", 10.0, 0.0)
+    truth = size + rng.normal(size=100)
+    proxy = size + rng.normal(size=100)  # knows the size only
+    overall = stats.kendalltau(proxy, truth).statistic
+    within = stratified_correlation(proxy, truth, strata, n_boot=100)
+    assert overall > 0.4 and abs(within["kendall_tau"]) < 0.2 and within["strata"] == 2
+    by_hand = np.mean([stats.kendalltau(proxy[strata == s], truth[strata == s]).statistic for s in ("2x128", "4x256")])
+    assert within["kendall_tau"] == pytest.approx(by_hand)
+    assert stratum_of('{"hidden_size":128,"encoder_layers":[{},{}]}') == "2x128"
+    assert stratum_of("[1,2,3]") == "3"
+
+
+def test_split_is_a_fixed_half_by_architecture():
+    from bench.stats import select_split, split_of
+
+    hashes = [f"h{i}" for i in range(11)]
+    halves = split_of(hashes + ["h0"], seed=0)
+    assert list(halves.values()).count("tune") == 5 and len(halves) == 11
+    assert split_of(hashes, seed=0) == halves and split_of(hashes, seed=1) != halves
+    truth = pd.DataFrame({"arch_hash": hashes, "task": "glue", "score": range(11)})
+    rows = pd.DataFrame({"arch_hash": hashes, "proxy": "p", "seed": 0, "value": range(11)})
+    tune_rows, tune_truth = select_split(rows, truth, "tune")
+    test_rows, _ = select_split(rows, truth, "test")
+    assert set(tune_rows["arch_hash"]).isdisjoint(test_rows["arch_hash"])
+    assert len(tune_rows) + len(test_rows) == 11 and len(tune_truth) == 5

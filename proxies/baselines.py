@@ -1,0 +1,49 @@
+"""Size baselines: what a proxy must beat to be worth its cost.
+
+* ``params-nonemb``: parameters outside the embedding block (``model.embeddings``: word,
+  position and token-type tables, their norm and projection). Language models of very
+  different embedding shares rank differently by total and by non-embedding count.
+* ``flops``: floating-point operations of one forward pass at the run's input size, counted
+  by ``torch.utils.flop_counter`` (matrix products, convolutions and attention; the FFTs of
+  LT layers and element-wise operations are not counted).
+* ``layers``, ``hidden-size``, ``layers-x-hidden``: plain descriptors from the model config.
+"""
+
+from __future__ import annotations
+
+from proxies.registry import register_proxy
+
+
+@register_proxy("params-nonemb", label="Non-embedding #Params", needs_forward=False)
+def params_nonembedding(ctx) -> float:
+    """Parameters outside the embedding block: Σ numel(θ) over θ not in ``model.embeddings``."""
+    embeddings = getattr(ctx.model, "embeddings", None)
+    if embeddings is None:
+        raise ValueError("the model has no 'embeddings' block to leave out")
+    return float(ctx.num_params - sum(p.numel() for p in embeddings.parameters()))
+
+
+@register_proxy("flops", label="FLOPs", needs_flops=True)
+def flops(ctx) -> float:
+    """Floating-point operations of one forward pass at the input size (torch flop counter)."""
+    if ctx.flops is None:
+        raise ValueError("the pass counted no FLOPs")
+    return float(ctx.flops)
+
+
+@register_proxy("layers", label="#Layers", needs_forward=False)
+def layers(ctx) -> float:
+    """Number of encoder layers."""
+    return float(ctx.model.config.num_hidden_layers)
+
+
+@register_proxy("hidden-size", label="Hidden size", needs_forward=False)
+def hidden_size(ctx) -> float:
+    """Width of the residual stream."""
+    return float(ctx.model.config.hidden_size)
+
+
+@register_proxy("layers-x-hidden", label="Layers × hidden", needs_forward=False)
+def layers_times_hidden(ctx) -> float:
+    """Number of layers times hidden size."""
+    return float(ctx.model.config.num_hidden_layers * ctx.model.config.hidden_size)
