@@ -66,12 +66,16 @@ class Correlation:
 
 
 def kendall(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall τ-b."""
+    """Kendall τ-b (NaN when either input is constant)."""
+    if np.all(x == x[0]) or np.all(y == y[0]):
+        return float("nan")
     return float(scipy_stats.kendalltau(x, y).statistic)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman ρ (average ranks for ties)."""
+    """Spearman ρ with average ranks for ties (NaN when either input is constant)."""
+    if np.all(x == x[0]) or np.all(y == y[0]):
+        return float("nan")
     return float(scipy_stats.spearmanr(x, y).statistic)
 
 
@@ -336,6 +340,8 @@ def stratified_correlation(values: np.ndarray, truth: np.ndarray, strata: np.nda
         taus = np.array([kendall(values[i], truth[i]) for i in index_sets])
         rhos = np.array([spearman(values[i], truth[i]) for i in index_sets])
         ok = np.isfinite(taus) & np.isfinite(rhos)
+        if not ok.any():  # constant within every stratum (e.g. depth itself)
+            return float("nan"), float("nan")
         return float(np.average(taus[ok], weights=weights[ok])), float(np.average(rhos[ok], weights=weights[ok]))
 
     tau, rho = weighted(groups)

@@ -47,6 +47,33 @@ def correlation_text(table: pd.DataFrame, task: str, labels: Mapping[str, str] |
     return render(("proxy", "n", "excluded (NaN/failed)", "Kendall tau [95% CI]", "Spearman rho [95% CI]"), rows)
 
 
+def top_k_text(table: pd.DataFrame, task: str, labels: Mapping[str, str] | None = None) -> str:
+    """Pearson r, precision at top 5%/10% and the best true rank among the proxy's top 5%/10%."""
+    labels = labels or {}
+    part = table[table["task"] == task]
+
+    def cell(r, name: str, digits: int = 2, signed: bool = False) -> str:
+        value, low, high = getattr(r, name), getattr(r, f"{name}_lo"), getattr(r, f"{name}_hi")
+        if math.isnan(value):
+            return "nan"
+        fmt = f"{{:+.{digits}f}}" if signed else f"{{:.{digits}f}}"
+        text = fmt.format(value)
+        return text if math.isnan(low) else f"{text} [{fmt.format(low)}, {fmt.format(high)}]"
+
+    rows = [
+        (
+            labels.get(r.proxy, r.proxy),
+            with_ci(r.pearson_r, r.pearson_lo, r.pearson_hi),
+            cell(r, "precision_at_5"),
+            cell(r, "precision_at_10"),
+            cell(r, "best_rank_at_5", 0),
+            cell(r, "best_rank_at_10", 0),
+        )
+        for r in part.itertuples()
+    ]
+    return render(("proxy", "Pearson r [95% CI]", "precision@5%", "precision@10%", "best true rank in top 5%", "in top 10%"), rows)
+
+
 def task_matrix_text(table: pd.DataFrame, statistic: str = "kendall_tau", labels: Mapping[str, str] | None = None) -> str:
     """Proxies × tasks matrix of one statistic (point values)."""
     labels = labels or {}

@@ -1,0 +1,240 @@
+"""Subcommands for honest comparisons: ``compare``, ``stratify``, ``combine`` and ``combo-search``.
+
+``compare``       paired bootstrap CI of the difference in Kendall τ and Spearman ρ of two proxies
+                  on the same architectures;
+``stratify``      τ/ρ within groups of architectures sharing depth and hidden size, and their
+                  size-weighted mean: what a proxy knows beyond model size;
+``combine``       evaluate registered or ad-hoc combination proxies from stored values into the
+                  run's ``derived.csv``;
+``combo-search``  search combinations on the tune half and report the winner on the held-out half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import UserError
+
+SIZE_DESCRIPTORS: tuple[str, ...] = ("params", "params-nonemb", "flops", "layers", "hidden-size", "layers-x-hidden")
+
+
+def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, split_seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Per benchmark entry: the proxies' values, the ground truth and the stratum."""
+    from bench.stats import select_split, stratum_of
+
+    rows, truth = select_split(runs.rows, runs.truth, split, split_seed)
+    rows = rows[rows["seed"].astype(int) == int(seed)]
+    missing = [p for p in proxies if p not in set(rows["proxy"])]
+    if missing:
+        raise UserError(f"no values of {', '.join(missing)} in {', '.join(map(str, runs.dirs))}; proxies there: {', '.join(sorted(rows['proxy'].unique()))}")
+    table = rows.pivot_table(index="arch_hash", columns="proxy", values="value", aggfunc="first", dropna=False)
+    scores = truth[(truth["task"] == task) & truth["arch_hash"].isin(table.index)].reset_index(drop=True)
+    arch_text = rows.drop_duplicates("arch_hash").set_index("arch_hash")["arch"]
+    values = table.loc[scores["arch_hash"], proxies].reset_index(drop=True)
+    strata = np.array([stratum_of(arch_text[h]) for h in scores["arch_hash"]])
+    return values, scores["score"].to_numpy(dtype=float), strata
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench.runs import load_runs
+    from bench.stats import paired_difference
+    from reports.tables import render, with_ci
+
+    runs = load_runs(args.run_dirs)
+    seed = runs.seeds[0]
+    values, truth, _ = _aligned_values(runs, [args.proxy_a, args.proxy_b], args.task, seed, args.split, args.split_seed)
+    diffs = paired_difference(values[args.proxy_a].to_numpy(float), values[args.proxy_b].to_numpy(float), truth, (args.proxy_a, args.proxy_b), args.task, args.bootstrap, args.bootstrap_seed)
+    labels = runs.labels()
+    a, b = labels.get(args.proxy_a, args.proxy_a), labels.get(args.proxy_b, args.proxy_b)
+    print(f"{a} vs {b} on {diffs[0].n} architectures ({args.task}, {args.split} split), paired bootstrap with {args.bootstrap} resamples:")
+    rows = [(d.statistic, f"{d.a:+.3f}", f"{d.b:+.3f}", with_ci(d.difference, d.lo, d.hi), "yes" if d.excludes_zero else "no") for d in diffs]
+    print(render(("statistic", a, b, "difference [95% CI]", "CI excludes 0"), rows))
+    return 0
+
+
+def cmd_stratify(args: argparse.Namespace) -> int:
+    from bench.runs import load_runs
+    from bench.seeding import derive_rng
+    from bench.stats import stratified_correlation
+    from bench.store import write_atomic
+    from reports.tables import render, with_ci
+
+    runs = load_runs(args.run_dirs)
+    proxies = sorted(runs.rows["proxy"].unique())
+    values, truth, strata = _aligned_values(runs, proxies, args.task, runs.seeds[0], args.split, args.split_seed)
+    labels = runs.labels()
+    records = []
+    for proxy in proxies:
+        result = stratified_correlation(values[proxy].to_numpy(float), truth, strata, args.bootstrap, derive_rng(args.bootstrap_seed, "stratified", proxy))
+        records.append({"proxy": proxy, "task": args.task, "split": args.split, **result})
+    table = pd.DataFrame.from_records(records)
+    write_atomic(runs.dirs[0] / f"stratified-{args.split}.csv", table.to_csv(index=False))
+    groups = pd.Series(strata).value_counts().sort_index()
+    print(f"within strata of depth x hidden size ({', '.join(f'{k}: {v}' for k, v in groups.items())}), size-weighted mean, {args.task}, {args.split} split:")
+    print(render(("proxy", "stratified Kendall tau [95% CI]", "stratified Spearman rho [95% CI]"),
+                 [(labels.get(r.proxy, r.proxy), with_ci(r.kendall_tau, r.kendall_lo, r.kendall_hi), with_ci(r.spearman_rho, r.spearman_lo, r.spearman_hi)) for r in table.itertuples()]))
+    return 0
+
+
+def cmd_combine(args: argparse.Namespace) -> int:
+    from bench.combine import COMBINATIONS, Combination, derived_rows, parse
+    from bench.runs import DERIVED, load_runs
+    from bench.store import write_atomic
+
+    runs = load_runs(args.run_dirs, include_derived=False)
+    if args.expr:
+        if not args.name:
+            raise UserError("--expr needs --name NAME for the new combination")
+        parse(args.expr)
+        combos = [Combination(args.name, args.expr, args.label or args.name)]
+    else:
+        combos = list(COMBINATIONS.values()) if args.names == "all" else []
+        for name in [] if args.names == "all" else [n.strip() for n in args.names.split(",") if n.strip()]:
+            if name not in COMBINATIONS:
+                raise UserError(f"unknown combination {name!r}; registered: {', '.join(COMBINATIONS)}")
+            combos.append(COMBINATIONS[name])
+    frames, info = [], []
+    for combo in combos:
+        frames.append(derived_rows(combo, runs.rows, runs.seeds[0], runs.configs[0]["space"]))
+        info.append({"proxy": combo.name, "label": combo.label, "version": combo.version, "gradient_free": None, "higher_is_better": combo.higher_is_better, "description": combo.expression})
+    target = runs.dirs[0]
+    existing = pd.read_csv(target / DERIVED, dtype={"arch_hash": str, "proxy_version": str}) if (target / DERIVED).is_file() else None
+    new = pd.concat(frames, ignore_index=True)
+    if existing is not None:
+        existing = existing[~existing["proxy"].isin(new["proxy"])]
+        new = pd.concat([existing, new], ignore_index=True)
+    write_atomic(target / DERIVED, new.to_csv(index=False))
+    old_info = pd.read_csv(target / "derived_info.csv").to_dict("records") if (target / "derived_info.csv").is_file() else []
+    merged = {item["proxy"]: item for item in old_info} | {item["proxy"]: item for item in info}
+    write_atomic(target / "derived_info.csv", pd.DataFrame(list(merged.values())).to_csv(index=False))
+    for combo in combos:
+        print(f"{combo.name} = {combo.expression}")
+    print(f"wrote {len(new)} rows to {target / DERIVED}; analyse them with `bench correlate {' '.join(map(str, runs.dirs))}`")
+    return 0
+
+
+def candidate_expressions(names: list[str], weights: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)) -> list[str]:
+    """Expressions of up to three stored proxies: each alone, log-linear products and ratios of
+    pairs with weights, mean ranks of pairs and triples, and log-products of triples."""
+    import itertools
+
+    out = list(names)
+    for a, b in itertools.permutations(names, 2):
+        out.append(f"{a} / {b}")
+        out += [f"log({a}) + {w} * log({b})" for w in weights]
+    for a, b in itertools.combinations(names, 2):
+        out.append(f"mean_rank({a}, {b})")
+    for a, b, c in itertools.combinations(names, 3):
+        out.append(f"mean_rank({a}, {b}, {c})")
+        out.append(f"log({a}) + log({b}) + log({c})")
+    return out
+
+
+def cmd_combo_search(args: argparse.Namespace) -> int:
+    from bench.combine import evaluate, parse
+    from bench.runs import load_runs
+    from bench.seeding import derive_rng
+    from bench.stats import correlate, kendall, paired_difference, spearman, stratified_correlation
+    from bench.store import write_atomic
+
+    runs = load_runs(args.run_dirs, include_derived=False)
+    names = sorted(set(runs.rows["proxy"]) - set(_csv(args.exclude)))
+    seed = runs.seeds[0]
+    tune_values, tune_truth, _ = _aligned_values(runs, names, args.task, seed, "tune", args.split_seed)
+    test_values, test_truth, test_strata = _aligned_values(runs, names, args.task, seed, "test", args.split_seed)
+    records = []
+    for text in candidate_expressions(names):
+        values = evaluate(parse(text), tune_values)
+        finite = np.isfinite(values)
+        if finite.sum() < 10:
+            continue
+        records.append({"expression": text, "tune_spearman": spearman(values[finite], tune_truth[finite]), "tune_kendall": kendall(values[finite], tune_truth[finite]), "tune_excluded": int((~finite).sum())})
+    candidates = pd.DataFrame(records).sort_values("tune_spearman", ascending=False, kind="stable").reset_index(drop=True)
+    best = candidates.iloc[0]["expression"]
+    descriptors = [d for d in SIZE_DESCRIPTORS if d in names]
+    if not descriptors:
+        raise UserError(f"no size descriptor among the runs' proxies ({', '.join(SIZE_DESCRIPTORS)}): add a run of the baselines")
+    best_size = max(descriptors, key=lambda d: candidates.set_index("expression").loc[d, "tune_spearman"] if d in set(candidates["expression"]) else -np.inf)
+    best_values = evaluate(parse(best), test_values)
+    size_values = test_values[best_size].to_numpy(float)
+    held_out = correlate(pd.Series(best_values), pd.Series(test_truth), "combination", args.task, args.bootstrap, args.bootstrap_seed)
+    size_held_out = correlate(pd.Series(size_values), pd.Series(test_truth), best_size, args.task, args.bootstrap, args.bootstrap_seed)
+    paired = {d.statistic: d for d in paired_difference(best_values, size_values, test_truth, ("combination", best_size), args.task, args.bootstrap, args.bootstrap_seed)}
+    stratified = stratified_correlation(best_values, test_truth, test_strata, args.bootstrap, derive_rng(args.bootstrap_seed, "stratified", best))
+    targets = {
+        "rho_beats_best_size_descriptor_with_ci_excluding_zero": bool(paired["spearman_rho"].lo > 0),
+        "stratified_tau_above_0.3": bool(stratified["kendall_tau"] > 0.3),
+    }
+    result = {
+        "task": args.task,
+        "split_seed": args.split_seed,
+        "candidates": len(candidates),
+        "expression": best,
+        "tune": candidates.iloc[0].to_dict(),
+        "test": {"n": held_out.n, "spearman_rho": held_out.spearman_rho, "spearman_ci": [held_out.spearman_lo, held_out.spearman_hi], "kendall_tau": held_out.kendall_tau, "kendall_ci": [held_out.kendall_lo, held_out.kendall_hi]},
+        "best_size_descriptor": {"proxy": best_size, "test_spearman_rho": size_held_out.spearman_rho, "test_kendall_tau": size_held_out.kendall_tau},
+        "paired_difference_test": {k: {"difference": v.difference, "ci": [v.lo, v.hi]} for k, v in paired.items()},
+        "stratified_test": stratified,
+        "targets": targets,
+        "runs": [str(d) for d in runs.dirs],
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "candidates.csv", candidates.to_csv(index=False))
+    write_atomic(out / "result.json", json.dumps(result, indent=2, default=float) + "\n")
+    print(f"{len(candidates)} combinations scored on the tune half ({len(tune_truth)} entries); best: {best}")
+    print(f"held-out test half ({held_out.n} entries): Spearman rho {held_out.spearman_rho:+.3f} [{held_out.spearman_lo:+.3f}, {held_out.spearman_hi:+.3f}], Kendall tau {held_out.kendall_tau:+.3f} [{held_out.kendall_lo:+.3f}, {held_out.kendall_hi:+.3f}]")
+    d = paired["spearman_rho"]
+    print(f"vs the best size descriptor on the tune half ({best_size}: test rho {size_held_out.spearman_rho:+.3f}): difference {d.difference:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]")
+    print(f"stratified (depth x hidden) Kendall tau on the test half: {stratified['kendall_tau']:+.3f} [{stratified['kendall_lo']:+.3f}, {stratified['kendall_hi']:+.3f}]")
+    print("targets: " + ", ".join(f"{k}: {'met' if v else 'not met'}" for k, v in targets.items()))
+    return 0
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _common(parser: argparse.ArgumentParser, split: bool = True) -> None:
+    parser.add_argument("--task", default="glue", help="ground-truth task (default glue, the mean)")
+    if split:
+        parser.add_argument("--split", choices=["all", "tune", "test"], default="all", help="all architectures, or the tune / held-out test half")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the tune/test split; default 0")
+    parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples; default 2000")
+    parser.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the resampling; default 0")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the comparison subcommands."""
+    raw = argparse.RawDescriptionHelpFormatter
+    compare = sub.add_parser("compare", help="paired bootstrap CI of the difference between two proxies", description="Difference in Kendall tau and Spearman rho between proxies A and B on the same architectures, with a paired percentile-bootstrap 95%% CI (one resample of architectures evaluates both).", formatter_class=raw, epilog="example:\n  bench compare w-pca params results/table1-trained-cpu")
+    compare.add_argument("proxy_a", metavar="A")
+    compare.add_argument("proxy_b", metavar="B")
+    compare.add_argument("run_dirs", metavar="RUN", nargs="+")
+    _common(compare)
+    compare.set_defaults(handler=cmd_compare)
+
+    stratify = sub.add_parser("stratify", help="correlations within groups of equal depth and hidden size", description="Kendall tau and Spearman rho within each group of architectures that share depth and hidden size, averaged weighted by group size, with a bootstrap CI (architectures resampled within groups). Writes stratified-SPLIT.csv into the first run directory.", formatter_class=raw, epilog="example:\n  bench stratify results/table1-trained-cpu results/baselines-trained-cpu")
+    stratify.add_argument("run_dirs", metavar="RUN", nargs="+")
+    _common(stratify)
+    stratify.set_defaults(handler=cmd_stratify)
+
+    combine = sub.add_parser("combine", help="combination proxies from stored values", description="Evaluate registered combinations (or one --expr) from the stored values of other proxies and write them to the first run's derived.csv, where correlate, compare and reports read them.", formatter_class=raw, epilog="examples:\n  bench combine results/table1-trained-cpu results/baselines-trained-cpu --names all\n  bench combine RUN --name pca-ratio --expr 'log(v-pca) + 0.5 * log(params-nonemb)'")
+    combine.add_argument("run_dirs", metavar="RUN", nargs="+")
+    combine.add_argument("--names", default="all", help="registered combinations to evaluate (comma-separated, or all)")
+    combine.add_argument("--expr", default=None, help="an expression over stored proxies, e.g. 'mean_rank(w-pca, params-nonemb)'")
+    combine.add_argument("--name", default=None, help="name of the --expr combination")
+    combine.add_argument("--label", default=None, help="display label of the --expr combination")
+    combine.set_defaults(handler=cmd_combine)
+
+    search = sub.add_parser("combo-search", help="search proxy combinations on the tune half, report on the test half", description="Score every combination of up to three stored proxies (products and ratios with weights, mean ranks) by Spearman rho on the tune half; report the best on the held-out test half with CIs, its paired difference from the best size descriptor, and its stratified tau.", formatter_class=raw, epilog="example:\n  bench combo-search results/table1-trained-cpu results/baselines-trained-cpu --out results/combo-search")
+    search.add_argument("run_dirs", metavar="RUN", nargs="+")
+    search.add_argument("--exclude", default="", help="proxies to leave out of the search (comma-separated)")
+    search.add_argument("--out", required=True, help="directory for candidates.csv and result.json")
+    _common(search, split=False)
+    search.set_defaults(handler=cmd_combo_search)
