@@ -151,9 +151,11 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     for text in candidate_expressions(names):
         values = evaluate(parse(text), tune_values)
         finite = np.isfinite(values)
-        if finite.sum() < 10:
+        if finite.sum() < 3:
             continue
         records.append({"expression": text, "tune_spearman": spearman(values[finite], tune_truth[finite]), "tune_kendall": kendall(values[finite], tune_truth[finite]), "tune_excluded": int((~finite).sum())})
+    if not records:
+        raise UserError("no combination has three or more finite values on the tune half")
     candidates = pd.DataFrame(records).sort_values("tune_spearman", ascending=False, kind="stable").reset_index(drop=True)
     best = candidates.iloc[0]["expression"]
     descriptors = [d for d in SIZE_DESCRIPTORS if d in names]
