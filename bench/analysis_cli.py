@@ -145,7 +145,7 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     runs = load_runs(args.run_dirs, include_derived=False)
     names = sorted(set(runs.rows["proxy"]) - set(_csv(args.exclude)))
     seed = runs.seeds[0]
-    tune_values, tune_truth, _ = _aligned_values(runs, names, args.task, seed, "tune", args.split_seed)
+    tune_values, tune_truth, tune_strata = _aligned_values(runs, names, args.task, seed, "tune", args.split_seed)
     test_values, test_truth, test_strata = _aligned_values(runs, names, args.task, seed, "test", args.split_seed)
     records = []
     for text in candidate_expressions(names):
@@ -153,10 +153,14 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
         finite = np.isfinite(values)
         if finite.sum() < 3:
             continue
-        records.append({"expression": text, "tune_spearman": spearman(values[finite], tune_truth[finite]), "tune_kendall": kendall(values[finite], tune_truth[finite]), "tune_excluded": int((~finite).sum())})
+        record = {"expression": text, "tune_spearman": spearman(values[finite], tune_truth[finite]), "tune_kendall": kendall(values[finite], tune_truth[finite]), "tune_excluded": int((~finite).sum())}
+        if args.objective == "stratified-tau":
+            record["tune_stratified_kendall"] = stratified_correlation(values, tune_truth, tune_strata, 0)["kendall_tau"]
+        records.append(record)
     if not records:
         raise UserError("no combination has three or more finite values on the tune half")
-    candidates = pd.DataFrame(records).sort_values("tune_spearman", ascending=False, kind="stable").reset_index(drop=True)
+    key = "tune_spearman" if args.objective == "rho" else "tune_stratified_kendall"
+    candidates = pd.DataFrame(records).sort_values(key, ascending=False, kind="stable", na_position="last").reset_index(drop=True)
     best = candidates.iloc[0]["expression"]
     descriptors = [d for d in SIZE_DESCRIPTORS if d in names]
     if not descriptors:
@@ -174,6 +178,7 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     }
     result = {
         "task": args.task,
+        "objective": args.objective,
         "split_seed": args.split_seed,
         "candidates": len(candidates),
         "expression": best,
@@ -189,7 +194,7 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "candidates.csv", candidates.to_csv(index=False))
     write_atomic(out / "result.json", json.dumps(result, indent=2, default=float) + "\n")
-    print(f"{len(candidates)} combinations scored on the tune half ({len(tune_truth)} entries); best: {best}")
+    print(f"{len(candidates)} combinations scored on the tune half ({len(tune_truth)} entries) by {args.objective}; best: {best}")
     print(f"held-out test half ({held_out.n} entries): Spearman rho {held_out.spearman_rho:+.3f} [{held_out.spearman_lo:+.3f}, {held_out.spearman_hi:+.3f}], Kendall tau {held_out.kendall_tau:+.3f} [{held_out.kendall_lo:+.3f}, {held_out.kendall_hi:+.3f}]")
     d = paired["spearman_rho"]
     print(f"vs the best size descriptor on the tune half ({best_size}: test rho {size_held_out.spearman_rho:+.3f}): difference {d.difference:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]")
@@ -234,9 +239,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     combine.add_argument("--label", default=None, help="display label of the --expr combination")
     combine.set_defaults(handler=cmd_combine)
 
-    search = sub.add_parser("combo-search", help="search proxy combinations on the tune half, report on the test half", description="Score every combination of up to three stored proxies (products and ratios with weights, mean ranks) by Spearman rho on the tune half; report the best on the held-out test half with CIs, its paired difference from the best size descriptor, and its stratified tau.", formatter_class=raw, epilog="example:\n  bench combo-search results/table1-trained-cpu results/baselines-trained-cpu --out results/combo-search")
+    search = sub.add_parser("combo-search", help="search proxy combinations on the tune half, report on the test half", description="Score every combination of up to three stored proxies (products and ratios with weights, mean ranks) by Spearman rho (or stratified tau) on the tune half; report the best on the held-out test half with CIs, its paired difference from the best size descriptor, and its stratified tau.", formatter_class=raw, epilog="example:\n  bench combo-search results/table1-trained-cpu results/baselines-trained-cpu --out results/combo-search")
     search.add_argument("run_dirs", metavar="RUN", nargs="+")
     search.add_argument("--exclude", default="", help="proxies to leave out of the search (comma-separated)")
     search.add_argument("--out", required=True, help="directory for candidates.csv and result.json")
+    search.add_argument("--objective", choices=["rho", "stratified-tau"], default="rho", help="what the tune half selects on: Spearman rho (default) or the stratified Kendall tau (what a proxy knows beyond depth and hidden size)")
     _common(search, split=False)
     search.set_defaults(handler=cmd_combo_search)

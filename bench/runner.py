@@ -1,7 +1,8 @@
 """Score architectures with proxies into a run directory.
 
-Per architecture and seed: build the model (initialisation seeded by
-``derive_seed(seed, "init", arch_hash)``), run the shared capture pass on the proxy batch,
+Per architecture and seed: build the model (initialisation seeded by :func:`init_seed`:
+``derive_seed(seed, "init", arch_hash)``, or ``derive_seed(seed, "init")`` for spaces whose
+models are position-seeded), run the shared capture pass on the proxy batch,
 evaluate every requested proxy, and append the rows to the store in one write. Work runs
 in this process (``jobs=1``) or in joblib worker processes; each worker uses
 ``threads`` torch threads. Rows already in the store are skipped, so an interrupted run
@@ -24,6 +25,7 @@ from tqdm import tqdm
 
 from bench import data
 from bench.errors import UserError
+from bench.init_schemes import reinitialise
 from bench.inputs import TEXT_FILES, proxy_batch
 from bench.seeding import derive_rng, derive_seed
 from bench.store import RunStore
@@ -47,6 +49,7 @@ class RunSettings:
     text: str
     train_mode: bool
     loss: str = "token-ce"
+    init: str = "default"
     plugins: tuple[str, ...] = ()
     data_dir: str | None = None
     threads: int = 0
@@ -155,9 +158,22 @@ def run_config(settings: RunSettings, selection: ArchSelection, seeds: Sequence[
         "text": settings.text,
         "mode": "train" if settings.train_mode else "eval",
         "loss": settings.loss,
+        **({"init": settings.init} if settings.init != "default" else {}),
         "plugins": list(settings.plugins),
         "data": data.data_checksums([TEXT_FILES[settings.text]] + ([BENCHMARK_FILE] if selection.ground_truth else [])),
     }
+
+
+def init_seed(space, seed: int, arch_hash: str) -> int:
+    """The seed passed to ``space.build_model`` for an architecture and a run seed.
+
+    ``derive_seed(seed, "init", arch_hash)``; spaces with ``position_seeded = True`` (the NLU
+    spaces) derive every block's weights from the seed and the block's position inside
+    ``build_model``, so they get ``derive_seed(seed, "init")``, the same for every architecture.
+    """
+    if getattr(space, "position_seeded", False):
+        return derive_seed(seed, "init")
+    return derive_seed(seed, "init", arch_hash)
 
 
 @lru_cache(maxsize=2)
@@ -179,7 +195,8 @@ def score_task(task: Task, settings: RunSettings) -> list[dict[str, Any]]:
     specs = [get_proxy(name) for name in task.proxies]
     arch = space.parse(json.loads(task.arch_json))
     try:
-        model = space.build_model(arch, derive_seed(task.seed, "init", task.arch_hash), settings.variant)
+        model = space.build_model(arch, init_seed(space, task.seed, task.arch_hash), settings.variant)
+        reinitialise(model, settings.init, derive_seed(task.seed, "reinit", task.arch_hash))
         batch = _batch(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
         results, pass_seconds = score(
             model,
@@ -312,6 +329,7 @@ def run(
     text: str = "wikitext-2",
     train_mode: bool = False,
     loss: str = "token-ce",
+    init: str = "default",
     variant: str | None = None,
     plugins: Sequence[str] = (),
     data_dir: str | None = None,
@@ -335,6 +353,10 @@ def run(
 
     if loss not in LOSSES:
         raise UserError(f"unknown loss {loss!r}; allowed: {', '.join(LOSSES)}")
+    from bench.init_schemes import INIT_SCHEMES
+
+    if init not in INIT_SCHEMES:
+        raise UserError(f"unknown initialisation {init!r}; allowed: {', '.join(INIT_SCHEMES)}")
     settings = RunSettings(
         space=space.name,
         variant=space.check_variant(variant),
@@ -346,6 +368,7 @@ def run(
         text=text,
         train_mode=train_mode,
         loss=loss,
+        init=init,
         plugins=tuple(plugins),
         data_dir=data_dir,
         threads=max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0,

@@ -65,6 +65,7 @@ def rerun_config(config: dict[str, Any], out_dir: Path, jobs: int = 1, progress:
         text=config["text"],
         train_mode=config["mode"] == "train",
         loss=config.get("loss", "token-ce"),
+        init=config.get("init", "default"),
         variant=config["variant"],
         plugins=config.get("plugins", []),
         jobs=jobs,

@@ -405,3 +405,61 @@ def test_save_and_from_pretrained_round_trip(tiny, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded(input_ids=ids).last_hidden_state, model(input_ids=ids).last_hidden_state)
     assert [t.block_type for t in loaded.proxy_taps()["ffn_first_linear"]] == [block_type(b) for b in MIXED_TINY]
+
+
+# --- position-seeded initialisation (the contract prefix reuse and SPOS rely on) ---------------
+
+
+def test_block_weights_depend_only_on_seed_position_and_block_index(tiny):
+    a = tiny.build_model([0, 5, 6, 11, 3, 8], seed=4)
+    b = tiny.build_model([0, 5, 7, 11, 2, 8], seed=4)
+    for position in (0, 1, 3, 5):  # same block index at the same position
+        for (name, pa), (_, pb) in zip(a.layers[position].named_parameters(), b.layers[position].named_parameters()):
+            assert torch.equal(pa, pb), (position, name)
+    for (name, pa), (_, pb) in zip(a.embeddings.named_parameters(), b.embeddings.named_parameters()):
+        assert torch.equal(pa, pb), name
+    # the same block index at another position, or another seed, gets other weights
+    c = tiny.build_model([5, 0, 6, 11, 3, 8], seed=4)
+    assert not torch.equal(a.layers[1].ffn.first.weight, c.layers[0].ffn.first.weight)
+    d = tiny.build_model([0, 5, 6, 11, 3, 8], seed=5)
+    assert not torch.equal(a.layers[0].ffn.first.weight, d.layers[0].ffn.first.weight)
+    assert not torch.equal(a.embeddings.word_embeddings.weight, d.embeddings.word_embeddings.weight)
+
+
+def test_shared_prefix_gives_identical_hidden_states(tiny):
+    ids = _ids(2, 8)
+    a = tiny.build_model([6, 0, 9, 1, 2, 3], seed=0).eval()
+    b = tiny.build_model([6, 0, 9, 7, 8, 11], seed=0).eval()
+    with torch.no_grad():
+        ha = a(input_ids=ids, output_hidden_states=True).hidden_states
+        hb = b(input_ids=ids, output_hidden_states=True).hidden_states
+    for k in range(4):  # embeddings and the three shared blocks: bitwise equal
+        assert torch.equal(ha[k], hb[k]), k
+    assert not torch.equal(ha[4], hb[4])
+
+
+def test_build_block_and_build_embeddings_are_the_models_parts(tiny):
+    model = tiny.build_model(MIXED_TINY, seed=9)
+    block = tiny.build_block(2, MIXED_TINY[2], seed=9)
+    assert type(block) is type(model.layers[2])
+    for (name, pa), (_, pb) in zip(block.named_parameters(), model.layers[2].named_parameters()):
+        assert torch.equal(pa, pb), name
+    for (name, pa), (_, pb) in zip(tiny.build_embeddings(9).named_parameters(), model.embeddings.named_parameters()):
+        assert torch.equal(pa, pb), name
+    with pytest.raises(SpaceError, match="position 1: block index 12 is out of range; allowed: 0..11"):
+        tiny.build_block(1, 12, seed=0)
+    with pytest.raises(SpaceError, match="layer position 6 is out of range; allowed: 0..5"):
+        tiny.build_block(6, 0, seed=0)
+
+
+def test_check_feasible_names_the_position_and_the_allowed_blocks(small, tiny):
+    assert small.check_feasible([6] * 12) == NluArch((6,) * 12)
+    with pytest.raises(SpaceError) as info:
+        tiny.check_feasible([4, 11, 11, 11, 5, 11])
+    message = str(info.value)
+    assert "over the nlu-tiny limit of 10,000,000" in message
+    assert "largest block is at position 4 (block index 5)" in message
+    assert [c for c in range(12) if tiny.is_feasible(NluArch((4, 11, 11, 11, c, 11)))] == list(range(6, 12))
+    assert message.endswith("allowed there with the other layers unchanged: 6..11")
+    with pytest.raises(SpaceError, match="no block there alone brings it under the limit"):
+        small.check_feasible([0] * 12)

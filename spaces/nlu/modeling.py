@@ -84,26 +84,65 @@ class NluConfig(PreTrainedConfig):
         return len(self.blocks)
 
 
-def build_block(config: NluConfig, layer: int) -> nn.Module:
-    """The encoder block of layer ``layer`` (its index in the space is ``config.blocks[layer]``)."""
-    index = config.blocks[layer]
+def make_block(config: NluConfig, position: int, choice: int) -> nn.Module:
+    """The encoder block with index ``choice`` (0..11) at layer ``position`` of a model with ``config``.
+
+    Only the shared sizes of ``config`` are read (not ``config.blocks``), so the SPOS
+    supernet and the search's prefix reuse build the very blocks :class:`NluModel` holds.
+    """
     common = {
-        "ffn_width": ffn_width(index, config.ffn_unit),
+        "ffn_width": ffn_width(choice, config.ffn_unit),
         "heads": config.num_attention_heads,
         "dropout": config.hidden_dropout_prob,
         "attention_dropout": config.attention_probs_dropout_prob,
         "eps": config.layer_norm_eps,
-        "layer": layer,
-        "block_index": index,
+        "layer": position,
+        "block_index": choice,
     }
-    if block_type(index) == BERT:
+    if block_type(choice) == BERT:
         return BertBlock(config.hidden_size, act=config.bert_act, **common)
     return MobileBertBlock(config.hidden_size, config.bottleneck_size, act=config.mobilebert_act, **common)
 
 
+def build_block(config: NluConfig, layer: int) -> nn.Module:
+    """The encoder block of layer ``layer`` (its index in the space is ``config.blocks[layer]``)."""
+    return make_block(config, layer, config.blocks[layer])
+
+
+def make_embeddings(config: NluConfig) -> NluEmbeddings:
+    """The MobileBERT-style embedding block of a model with ``config``."""
+    return NluEmbeddings(
+        config.vocab_size,
+        config.embedding_size,
+        config.hidden_size,
+        config.max_position_embeddings,
+        config.type_vocab_size,
+        config.pad_token_id,
+        config.hidden_dropout_prob,
+        config.layer_norm_eps,
+    )
+
+
+def attention_bias(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """Additive attention-score bias ``(1 − mask) · (−10000)`` of shape (B, 1, 1, T), or ``None``."""
+    if attention_mask is None:
+        return None
+    return (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
+
+
+def tied_lm_logits(embeddings: NluEmbeddings, hidden_states: torch.Tensor) -> torch.Tensor:
+    """Vocabulary logits ``(h · W_c) Eᵀ`` of a decoder tied to ``embeddings`` (see :meth:`NluModel.lm_logits`)."""
+    return (hidden_states @ embeddings.current_token_projection()) @ embeddings.word_embeddings.weight.T
+
+
 class NluPreTrainedModel(PreTrainedModel):
     """BERT initialisation: N(0, 0.02) for linear and embedding weights (every row, as the
-    reference code does), zero biases, unit LayerNorm/NoNorm gains and zero shifts."""
+    reference code does), zero biases, unit LayerNorm/NoNorm gains and zero shifts.
+
+    ``_init_weights`` is what ``transformers`` applies (``NluModel(config)``, weights missing
+    from a checkpoint); :meth:`spaces.nlu.NluSpace.build_model` instead draws the same
+    distribution part by part from position seeds (:mod:`spaces.nlu.init`).
+    """
 
     config_class = NluConfig
     base_model_prefix = "nlu"
@@ -131,16 +170,7 @@ class NluModel(NluPreTrainedModel):
                 f"hidden size {config.hidden_size} and bottleneck {config.bottleneck_size} must be multiples "
                 f"of {config.num_attention_heads} heads"
             )
-        self.embeddings = NluEmbeddings(
-            config.vocab_size,
-            config.embedding_size,
-            config.hidden_size,
-            config.max_position_embeddings,
-            config.type_vocab_size,
-            config.pad_token_id,
-            config.hidden_dropout_prob,
-            config.layer_norm_eps,
-        )
+        self.embeddings = make_embeddings(config)
         self.layers = nn.ModuleList(build_block(config, i) for i in range(len(config.blocks)))
         self.post_init()
 
@@ -166,7 +196,7 @@ class NluModel(NluPreTrainedModel):
         embedding: token ``v`` is scored by ``⟨h, W_c E_v⟩``, its contribution to the hidden
         stream at its own position. The decoder has no parameters of its own.
         """
-        return (hidden_states @ self.embeddings.current_token_projection()) @ self.embeddings.word_embeddings.weight.T
+        return tied_lm_logits(self.embeddings, hidden_states)
 
     def forward(
         self,
@@ -177,9 +207,7 @@ class NluModel(NluPreTrainedModel):
         return_dict: bool = True,
         **_: Any,
     ) -> BaseModelOutput | tuple:
-        mask_bias = None
-        if attention_mask is not None:
-            mask_bias = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
+        mask_bias = attention_bias(attention_mask)
         x = self.embeddings(input_ids, token_type_ids)
         states = [x]
         for layer in self.layers:

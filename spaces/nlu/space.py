@@ -13,6 +13,10 @@ respects. It applies to the reference code's accounting (:meth:`NluSpace.officia
 which :meth:`NluSpace.is_feasible` uses), so the paper's limits keep their meaning;
 :meth:`NluSpace.param_count` is the size of the built encoder.
 
+Models are position-seeded: :meth:`NluSpace.build_model` draws the embedding block from
+``(seed, "embeddings")`` and the block at layer ``p`` with index ``c`` from ``(seed, "block", p, c)``
+(:mod:`spaces.nlu.init`), so a block's initial weights never depend on the other layers.
+
 Enumeration: index ``k`` is written in base 12 with ``m`` digits, the first block the most
 significant digit, so ``arch_at(0)`` is ``[0] * m`` and ``arch_at(1)`` ends in ``1``.
 """
@@ -27,7 +31,8 @@ from spaces import register_space
 from spaces.base import SearchSpace
 from spaces.errors import SpaceError
 from spaces.nlu.arch import NUM_CHOICES, NluArch, parse_arch
-from spaces.nlu.modeling import NluConfig, NluModel
+from spaces.nlu.init import bert_init_, block_seed, embeddings_seed, init_position_seeded_
+from spaces.nlu.modeling import NluConfig, NluModel, make_block, make_embeddings
 from spaces.nlu.params import count_parameters, official_param_count
 
 EMBEDDING_SIZE = 128
@@ -48,6 +53,11 @@ class NluSpace(SearchSpace):
     """
 
     variants = ("default",)
+    #: Block weights depend only on (seed, position, block index): callers pass an
+    #: architecture-independent seed to :meth:`build_model` (see ``bench.runner.init_seed``).
+    position_seeded = True
+    #: Candidate blocks per layer (the genome alphabet of the search).
+    num_choices = NUM_CHOICES
 
     def __init__(self, name: str, depth: int, hidden_size: int, param_limit: int) -> None:
         self.name = name
@@ -115,12 +125,86 @@ class NluSpace(SearchSpace):
         """Whether ``arch`` respects the parameter limit: ``official_param_count(arch) <= param_limit``."""
         return self.official_param_count(arch) <= self.param_limit
 
+    def check_feasible(self, arch: NluArch) -> NluArch:
+        """Return ``arch`` (parsed) when it respects the parameter limit.
+
+        Raises:
+            SpaceError: naming the count, the limit, the position of the largest block and
+                the block indices allowed there (with the other layers unchanged).
+        """
+        arch = self.parse(arch)
+        count = self.official_param_count(arch)
+        if count <= self.param_limit:
+            return arch
+        blocks = list(arch.blocks)
+        sizes = [self.official_param_count(NluArch(tuple(blocks[:p] + [6] + blocks[p + 1 :]))) for p in range(self.depth)]
+        position = max(range(self.depth), key=lambda p: (count - sizes[p], -p))
+        allowed = [
+            c for c in range(NUM_CHOICES)
+            if self.official_param_count(NluArch(tuple(blocks[:position] + [c] + blocks[position + 1 :]))) <= self.param_limit
+        ]
+        hint = (
+            f"allowed there with the other layers unchanged: {_ranges(allowed)}"
+            if allowed
+            else "no block there alone brings it under the limit; use smaller blocks (6..11 are the MobileBERT ones)"
+        )
+        raise SpaceError(
+            f"architecture {arch.to_json()} has {count:,} parameters (official accounting), over the "
+            f"{self.name} limit of {self.param_limit:,} by {count - self.param_limit:,}; its largest block is "
+            f"at position {position} (block index {blocks[position]}); {hint}"
+        )
+
     def build_model(self, arch: NluArch, seed: int, variant: str | None = None) -> NluModel:
+        """A model of ``arch`` whose weights depend only on ``seed`` and each part's position.
+
+        The embedding block is drawn from ``(seed, "embeddings")`` and the block at layer
+        ``p`` with index ``c`` from ``(seed, "block", p, c)`` (:mod:`spaces.nlu.init`), so a
+        block's weights do not depend on the rest of the architecture. Callers pass a seed
+        that does not depend on the architecture (``position_seeded``). The model is
+        allocated on the meta device and materialised once, so nothing is drawn twice and
+        the global random generator is left alone.
+        """
         config = self.model_config(arch, variant)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with torch.device("meta"):
             model = NluModel(config)
-        return model
+        model.to_empty(device="cpu")
+        return init_position_seeded_(model, seed)
+
+    def build_embeddings(self, seed: int):
+        """The embedding block of every model built with ``seed`` (CPU, initialised)."""
+        config = self.model_config([0] * self.depth)
+        with torch.device("meta"):
+            module = make_embeddings(config)
+        module.to_empty(device="cpu")
+        return bert_init_(module, embeddings_seed(seed), config.initializer_range)
+
+    def build_block(self, position: int, choice: int, seed: int):
+        """The block with index ``choice`` at layer ``position`` of every model built with ``seed``.
+
+        Raises:
+            SpaceError: for a position or block index outside the space.
+        """
+        if not 0 <= position < self.depth:
+            raise SpaceError(f"layer position {position} is out of range; allowed: 0..{self.depth - 1}")
+        if not 0 <= choice < NUM_CHOICES:
+            raise SpaceError(f"position {position}: block index {choice} is out of range; allowed: 0..{NUM_CHOICES - 1}")
+        config = self.model_config([0] * self.depth)
+        with torch.device("meta"):
+            module = make_block(config, position, choice)
+        module.to_empty(device="cpu")
+        return bert_init_(module, block_seed(seed, position, choice), config.initializer_range)
+
+
+def _ranges(values: list[int]) -> str:
+    """``[0, 1, 2, 6, 7]`` as ``"0..2, 6..7"``."""
+    parts, start = [], None
+    for i, v in enumerate(values):
+        if start is None:
+            start = v
+        if i + 1 == len(values) or values[i + 1] != v + 1:
+            parts.append(f"{start}..{v}" if v != start else str(v))
+            start = None
+    return ", ".join(parts)
 
 
 @register_space("nlu-small")

@@ -1,0 +1,121 @@
+"""Assemble a :class:`reports.model.Report` from discovered results.
+
+Sections, in the paper's order:
+
+1. **Ranking on the FlexiBERT benchmark** — per benchmark run (ground truth, one seed, not
+   an ablation run): Table 1, Fig. 2, the proxy heat-map, τ per GLUE task when stored;
+   then Table 6.
+2. **Seed stability** — per multi-seed run: the stability table and Fig. 4.
+3. **Cost** — per ``proxy_cost.json``: the cost table and the log-scale bar chart.
+4. **Ablations** — stored ablation tables, else one computed from ablation runs.
+5. **NLU search and accuracy** — Tables 2-5, 7, 8; searches, traces, Fig. 5.
+
+Whatever is absent is a :class:`reports.model.Missing` block naming the command that
+produces it. Benchmark runs are ordered by scale (paper, cpu, smoke), then by size.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tqdm import tqdm
+
+from reports.load import ProxyRun, Results
+from reports.model import Block, Missing, Report, Section
+from reports.section_analysis import ablation_from_file, ablation_from_runs, cost_blocks, missing_ablation, missing_cost, missing_stability, stability_blocks
+from reports.section_benchmark import glue_correlations, heatmap_block, scatter_block, table1, table6, tasks_table
+from reports.section_nlu import nlu_blocks
+
+log = logging.getLogger(__name__)
+
+_SCALE_ORDER = {"paper": 0, "cpu": 1, "smoke": 2}
+TABLE1_COMMAND = "bench run --proxies all --space flexibert --archs benchmark --scale cpu --jobs 2 --out results/table1-trained-cpu && bench table1 results/table1-trained-cpu"
+
+
+def _run_order(run: ProxyRun) -> tuple[Any, ...]:
+    return (_SCALE_ORDER.get(str(run.config.get("scale")), 3), -run.n_archs_scored, run.name)
+
+
+def benchmark_runs(results: Results) -> list[ProxyRun]:
+    """Runs that get a Table 1: ground truth, one seed, not under an ``ablation`` folder."""
+    runs = [r for r in results.runs if r.truth is not None and not r.is_stability and not r.is_ablation]
+    return sorted(runs, key=_run_order)
+
+
+def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progress: bool = True) -> Report:
+    """Every table and figure the stored results allow, and Missing blocks for the rest."""
+    cost = results.costs[0] if results.costs else None
+    steps: list[tuple[str, Any]] = []
+    ranking: list[Block] = []
+    main_runs = benchmark_runs(results)
+
+    def add_run(run: ProxyRun) -> None:
+        correlations = glue_correlations(run, n_boot, boot_seed)
+        ranking.append(table1(run, correlations, cost))
+        ranking.append(scatter_block(run, correlations))
+        if len(correlations.frame) >= 2:
+            ranking.append(heatmap_block(run))
+        by_task = tasks_table(run)
+        if by_task is not None:
+            ranking.append(by_task)
+
+    for run in main_runs:
+        steps.append((f"Table 1 {run.name}", lambda run=run: add_run(run)))
+    stability: list[Block] = []
+    for run in sorted((r for r in results.runs if r.is_stability), key=_run_order):
+        steps.append((f"stability {run.name}", lambda run=run: stability.extend(stability_blocks(run))))
+    costs: list[Block] = []
+    for cost_file in results.costs:
+        steps.append((f"cost {cost_file.path.name}", lambda c=cost_file: costs.extend(cost_blocks(c, results.runs))))
+    ablations: list[Block] = []
+    ablation_runs = [r for r in results.runs if r.is_ablation and r.truth is not None]
+    for ablation in results.ablations:
+        steps.append((f"ablation {ablation.path.name}", lambda a=ablation: ablations.append(ablation_from_file(a, results.runs))))
+    if not results.ablations and ablation_runs and main_runs:
+        steps.append(("ablation runs", lambda: ablations.append(ablation_from_runs(main_runs[0], ablation_runs, 0))))
+    nlu: list[Block] = []
+    steps.append(("NLU tables", lambda: nlu.extend(nlu_blocks(results.searches, results.evaluations))))
+
+    for name, step in tqdm(steps, desc="report", unit="part", disable=not progress or None):
+        log.debug("building %s", name)
+        step()
+
+    if not main_runs:
+        ranking.append(Missing("table1", "Table 1 — zero-shot proxies on the FlexiBERT benchmark", "No stored benchmark run with ground truth.", [TABLE1_COMMAND]))
+        ranking.append(Missing("fig2", "Figure 2 — proxy value against GLUE score", "No stored benchmark run with ground truth.", [TABLE1_COMMAND]))
+    ranking.append(table6(results.runs))
+    if not stability:
+        stability.append(missing_stability())
+    if not costs:
+        costs.append(missing_cost())
+    if not ablations:
+        ablations.append(missing_ablation())
+
+    sections = [
+        Section("ranking", "Ranking correlation on the FlexiBERT benchmark (Table 1, Figure 2, Table 6)",
+                "How well each proxy, computed on untrained models, ranks the 500 trained FlexiBERT benchmark architectures by their GLUE score.", ranking),
+        Section("stability", "Seed stability (Figure 4)", "How much each proxy's ranking of fixed architectures changes with the initialisation seed.", stability),
+        Section("cost", "Proxy cost", "Time per evaluation, measured with scripts/benchmark_proxies.py.", costs),
+        Section("ablation", "Ablations", "How Table 1 moves when one setting of the proxy computation changes.", ablations),
+        Section("nlu", "NLU search and accuracy (Tables 2-5, 7, 8, Figure 5)",
+                "Architectures each proxy picks in the NLU search space, distilled and evaluated on GLUE and SQuAD.", nlu),
+    ]
+    inputs = [(r.name, _describe(r)) for r in results.runs]
+    inputs += [(str(c.path), "proxy cost measurements") for c in results.costs]
+    inputs += [(str(a.path), "ablation table") for a in results.ablations]
+    inputs += [(s.name, f"search {s.key}") for s in results.searches]
+    inputs += [(e.name, f"evaluation of {', '.join(e.models())}") for e in results.evaluations]
+    return Report(
+        title="proxybench report: W-PCA reproduction from stored results",
+        inputs=inputs,
+        skipped=list(results.skipped),
+        sections=sections,
+        generator={"roots": [str(r) for r in results.roots], "bootstrap": n_boot, "bootstrap_seed": boot_seed},
+    )
+
+
+def _describe(run: ProxyRun) -> str:
+    kind = "ablation run" if run.is_ablation else "multi-seed run" if run.is_stability else "benchmark run" if run.truth is not None else "run without ground truth"
+    state = "complete" if run.complete else "incomplete"
+    return f"{kind}, {run.config.get('space', '?')} {run.config.get('scale', '?')} scale, {run.n_archs_scored} architectures, {len(run.proxies)} proxies, {len(run.seeds)} seed(s), {state}"

@@ -1,0 +1,324 @@
+"""The report's figures, drawn from stored numbers only (matplotlib + seaborn).
+
+One style for every figure (:data:`STYLE`): 7 inches wide (the text width of an A4 or
+Letter page), 8–9 pt text, seaborn's colour-blind-safe ``colorblind`` palette for
+categories and the diverging ``RdBu_r`` map (blue–red, safe for red–green colour
+blindness) for correlations. Figures are ``matplotlib.figure.Figure`` objects built without
+``pyplot`` (no global state, no GUI backend); :func:`png_bytes` renders one for the HTML
+report and :mod:`reports.pdf` draws the same objects into the PDF.
+
+Figures:
+
+* :func:`scatter_figure` (paper Fig. 2): each proxy's value against the GLUE score, one
+  panel per proxy, Kendall τ / Spearman ρ in the panel titles.
+* :func:`stability_figure` (paper Fig. 4): per proxy, one box per architecture over the
+  initialisation seeds, values min–max normalised per proxy.
+* :func:`cost_figure`: time of 1,000 evaluations per proxy, log scale, ours and the paper's.
+* :func:`heatmap_figure`: Spearman ρ between proxies (and the GLUE score) over architectures.
+* :func:`trace_figure`: best and mean fitness per generation of genetic searches.
+* :func:`nlu_architecture_figure` (paper Fig. 5): NLU architectures as rows of blocks,
+  coloured by block type, sized by FFN width.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import math
+from typing import Any, Callable, Mapping, Sequence, TypeVar
+
+import numpy as np
+import pandas as pd
+import matplotlib
+import seaborn as sns
+from cycler import cycler
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+
+logging.getLogger("matplotlib.category").setLevel(logging.WARNING)  # numeric-looking box labels are meant as categories
+
+#: Width of every figure in inches (fits the text width of A4/Letter at 100%).
+WIDTH = 7.0
+#: Categorical palette (seaborn's colour-blind-safe palette).
+PALETTE: list[tuple[float, float, float]] = [tuple(c) for c in sns.color_palette("colorblind", 10)]
+#: Diverging colour map for correlations (blue-red; safe for red-green colour blindness).
+DIVERGING = "RdBu_r"
+STYLE: dict[str, object] = {
+    "font.size": 8.5,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8.5,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "legend.fontsize": 7.5,
+    "figure.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.5,
+    "axes.prop_cycle": cycler(color=PALETTE),
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,
+    "svg.fonttype": "none",
+}
+#: Block colours of the NLU drawing: BERT and MobileBERT blocks.
+BLOCK_COLOURS = {"bert": PALETTE[0], "mobilebert": PALETTE[1]}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def styled(function: F) -> F:
+    """Run a figure function inside :data:`STYLE` (rc settings apply when artists are made)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with matplotlib.rc_context(STYLE):
+            return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _figure(height: float) -> Figure:
+    return Figure(figsize=(WIDTH, height), layout="constrained")
+
+
+def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (no timestamp: the same figure gives the same bytes)."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _grid(n: int, columns: int = 4, row_height: float = 1.9) -> tuple[Figure, list]:
+    cols = max(1, min(columns, n))
+    rows = max(1, math.ceil(n / cols))
+    fig = _figure(row_height * rows + 0.4)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _log_axis(values: np.ndarray) -> bool:
+    """Log scale when every value is positive and they span more than two decades."""
+    finite = values[np.isfinite(values)]
+    return bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
+
+
+@styled
+def scatter_figure(
+    panels: Sequence[tuple[str, pd.DataFrame, float, float]],
+    ylabel: str = "GLUE score (mean of 8 tasks)",
+    title: str | None = None,
+) -> Figure:
+    """Fig. 2: one panel per proxy, proxy value (x) against the ground-truth score (y).
+
+    Args:
+        panels: ``(label, frame, tau, rho)`` per proxy; ``frame`` has columns ``value`` and
+            ``score`` (one row per benchmark entry); non-finite values are not drawn.
+        ylabel: the score's name.
+        title: figure title.
+
+    The x axis is logarithmic when a proxy's values are positive and span more than two
+    decades (it says so in the axis label).
+    """
+    fig, axes = _grid(len(panels), columns=4, row_height=1.85)
+    for index, (ax, (label, frame, tau, rho)) in enumerate(zip(axes, panels)):
+        x = frame["value"].to_numpy(dtype=float)
+        y = frame["score"].to_numpy(dtype=float)
+        keep = np.isfinite(x) & np.isfinite(y)
+        ax.scatter(x[keep], y[keep], s=5, alpha=0.55, color=PALETTE[0], edgecolors="none", rasterized=True)
+        log_x = _log_axis(x[keep])
+        if log_x:
+            ax.set_xscale("log")
+        tau_text = "n/a" if not np.isfinite(tau) else f"{tau:+.3f}"
+        rho_text = "n/a" if not np.isfinite(rho) else f"{rho:+.3f}"
+        ax.set_title(f"{label}\nτ = {tau_text}, ρ = {rho_text}")
+        ax.set_xlabel("value (log)" if log_x else "value")
+        if index % 4 == 0:
+            ax.set_ylabel(ylabel if len(ylabel) < 14 else "GLUE score")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def normalise_minmax(values: pd.Series) -> pd.Series:
+    """Min-max normalisation to [0, 1] over all given values (constant values -> 0.5)."""
+    low, high = values.min(), values.max()
+    if not np.isfinite(low) or not np.isfinite(high) or high == low:
+        return pd.Series(0.5, index=values.index)
+    return (values - low) / (high - low)
+
+
+@styled
+def stability_figure(
+    panels: Sequence[tuple[str, pd.DataFrame, str]],
+    arch_labels: Sequence[str],
+    title: str | None = None,
+) -> Figure:
+    """Fig. 4: per proxy, one box per architecture over the initialisation seeds.
+
+    Args:
+        panels: ``(label, frame, subtitle)`` per proxy; ``frame`` has columns ``arch`` (one of
+            ``arch_labels``), ``seed`` and ``value``.
+        arch_labels: architectures in x order (ordered by GLUE score, lowest first).
+        title: figure title.
+
+    Values are min–max normalised per proxy over all its architectures and seeds, so a
+    box's height is the seed spread relative to the proxy's range across architectures:
+    where boxes of neighbouring architectures overlap, the seed can reorder them.
+    """
+    fig, axes = _grid(len(panels), columns=4, row_height=1.75)
+    for index, (ax, (label, frame, subtitle)) in enumerate(zip(axes, panels)):
+        data = frame.assign(norm=normalise_minmax(frame["value"].astype(float)))
+        sns.boxplot(
+            data=data, x="arch", y="norm", order=list(arch_labels), ax=ax, color=PALETTE[0],
+            width=0.6, linewidth=0.6, fliersize=1.5, whis=1.5,
+        )
+        ax.set_title(f"{label}\n{subtitle}" if subtitle else label)
+        ax.set_xlabel("architecture (GLUE decile)" if index >= len(panels) - 4 else "")
+        ax.set_ylabel("normalised value" if index % 4 == 0 else "")
+        ax.set_ylim(-0.05, 1.05)
+        ax.tick_params(axis="x", labelrotation=90, labelsize=6)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+@styled
+def cost_figure(
+    ours: Mapping[str, float],
+    paper: Mapping[str, float],
+    gradient_free: Mapping[str, bool | None],
+    machine: str,
+) -> Figure:
+    """Time of 1,000 evaluations per proxy (log scale): ours, and the paper's beside it.
+
+    Args:
+        ours: label -> seconds measured here.
+        paper: label -> seconds the paper reports (its hardware); labels absent are not drawn.
+        gradient_free: label -> whether the proxy is gradient-free (marked in the tick label).
+        machine: where ours were measured.
+    """
+    labels = list(ours)
+    fig = _figure(0.32 * len(labels) + 1.0)
+    ax = fig.subplots()
+    y = np.arange(len(labels))
+    height = 0.38
+    ax.barh(y - height / 2, [ours[k] for k in labels], height, color=PALETTE[0], label=f"ours ({machine})")
+    paper_values = [paper.get(k, np.nan) for k in labels]
+    ax.barh(y + height / 2, paper_values, height, color=PALETTE[1], hatch="//", edgecolor="white", linewidth=0, label="paper (its hardware)")
+    for yi, value in zip(y, [ours[k] for k in labels]):
+        ax.text(value * 1.08, yi - height / 2, f"{value:,.0f} s" if value >= 10 else f"{value:.2g} s", va="center", fontsize=6.5)
+    ax.set_yticks(y, [f"{k} (∇-free)" if gradient_free.get(k) else k for k in labels])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("time of 1,000 evaluations (s, log scale)")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    ax.grid(axis="y", visible=False)
+    return fig
+
+
+@styled
+def heatmap_figure(matrix: pd.DataFrame, title: str | None = None) -> Figure:
+    """Spearman ρ between proxies (rows × columns of ``matrix``), annotated, in [-1, 1]."""
+    n = len(matrix)
+    fig = _figure(max(2.8, 0.38 * n + 1.2))
+    ax = fig.subplots()
+    sns.heatmap(
+        matrix, ax=ax, vmin=-1, vmax=1, center=0, cmap=DIVERGING, annot=True, fmt=".2f",
+        annot_kws={"fontsize": 6.5}, square=True, linewidths=0.4, linecolor="white",
+        cbar_kws={"label": "Spearman ρ", "shrink": 0.8},
+    )
+    ax.grid(False)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.tick_params(axis="x", labelrotation=45)
+    for tick in ax.get_xticklabels():
+        tick.set_horizontalalignment("right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+@styled
+def trace_figure(traces: Sequence[tuple[str, pd.DataFrame]]) -> Figure:
+    """Genetic-search traces: best and mean fitness per generation, one panel per search.
+
+    Args:
+        traces: ``(label, frame)``; ``frame`` has ``generation``, ``best_fitness`` (best so
+            far) and, optionally, ``generation_mean`` (the generation's mean fitness).
+    """
+    fig, axes = _grid(len(traces), columns=3, row_height=2.0)
+    for index, (ax, (label, frame)) in enumerate(zip(axes, traces)):
+        ax.plot(frame["generation"], frame["best_fitness"], color=PALETTE[0], marker="o", markersize=2, linewidth=1.2, label="best so far")
+        if "generation_mean" in frame:
+            ax.plot(frame["generation"], frame["generation_mean"], color=PALETTE[1], linestyle="--", linewidth=1.0, label="generation mean")
+        ax.set_title(label)
+        ax.set_xlabel("generation")
+        if index % 3 == 0:
+            ax.set_ylabel("fitness")
+        if index == 0:
+            ax.legend(frameon=False)
+    return fig
+
+
+def decode_nlu_blocks(indices: Sequence[int], unit: int) -> list[tuple[str, int]]:
+    """Block type and FFN width of NLU block indices (the rule of ``spaces/nlu/arch.py``).
+
+    Index ``i`` in 0..5 is a BERT block of FFN width ``unit·(i+1)``; 6..11 a MobileBERT
+    block of width ``unit·(i−5)``. Repeated here because reports import no space.
+
+    Raises:
+        ValueError: for an index outside 0..11.
+    """
+    blocks = []
+    for position, index in enumerate(indices):
+        index = int(index)
+        if not 0 <= index <= 11:
+            raise ValueError(f"position {position}: block index {index} is out of range; allowed: 0..11")
+        blocks.append(("bert", unit * (index + 1)) if index < 6 else ("mobilebert", unit * (index - 5)))
+    return blocks
+
+
+@styled
+def nlu_architecture_figure(archs: Sequence[tuple[str, Sequence[tuple[str, int]]]], title: str | None = None) -> Figure:
+    """Fig. 5: NLU architectures, one row each, layer 1 on the left.
+
+    Each block is a box coloured by type (BERT / MobileBERT) whose height is proportional
+    to its FFN width (relative to the widest block drawn), with the width written in it.
+
+    Args:
+        archs: ``(label, blocks)`` with ``blocks`` a list of ``(type, ffn_width)``, type
+            ``"bert"`` or ``"mobilebert"``.
+    """
+    depth = max(len(blocks) for _, blocks in archs)
+    widest = max(f for _, blocks in archs for _, f in blocks)
+    fig = _figure(0.62 * len(archs) + 0.9)
+    ax = fig.subplots()
+    for row, (label, blocks) in enumerate(archs):
+        base = len(archs) - 1 - row
+        for layer, (kind, ffn) in enumerate(blocks):
+            height = 0.18 + 0.62 * ffn / widest
+            ax.add_patch(Rectangle((layer + 0.06, base + 0.5 - height / 2), 0.88, height, facecolor=BLOCK_COLOURS[kind], edgecolor="black", linewidth=0.4))
+            ax.text(layer + 0.5, base + 0.5, str(ffn), ha="center", va="center", fontsize=6, color="white" if kind == "bert" else "black")
+    ax.set_xlim(0, depth)
+    ax.set_ylim(0, len(archs))
+    ax.set_xticks(np.arange(depth) + 0.5, [str(i + 1) for i in range(depth)])
+    ax.set_yticks(np.arange(len(archs)) + 0.5, [label for label, _ in reversed(archs)])
+    ax.set_xlabel("layer (number in a block: FFN width d)")
+    ax.grid(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(length=0)
+    ax.legend(
+        handles=[Patch(facecolor=BLOCK_COLOURS["bert"], edgecolor="black", label="BERT block"), Patch(facecolor=BLOCK_COLOURS["mobilebert"], edgecolor="black", label="MobileBERT block")],
+        loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(archs) < 3 else -0.15), ncol=2, frameon=False,
+    )
+    if title:
+        ax.set_title(title)
+    return fig

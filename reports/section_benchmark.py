@@ -1,0 +1,300 @@
+"""FlexiBERT benchmark blocks: Table 1, Fig. 2, the proxy heat-map, τ by task, Table 6.
+
+Our Kendall τ / Spearman ρ against the GLUE mean come from, in this order:
+
+1. ``table1.csv`` (``bench table1``) when it covers the run's current rows;
+2. ``correlations.csv`` (``bench correlate``) for task ``glue``, likewise;
+3. otherwise they are computed here from ``rows.csv`` and ``ground_truth.csv`` with
+   :func:`bench.stats.correlation_table` (signed τ-b and ρ, percentile-bootstrap 95% CIs).
+
+"Covers the current rows" means the stored ``n`` and ``n_excluded`` of every proxy equal
+what the stored rows give now; a run still being written makes older statistics files
+stale, and the report then recomputes (and says so). Proxy values are never recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bench.stats import correlation_table
+from reports.figures import heatmap_figure, scatter_figure
+from reports.load import CostFile, ProxyRun
+from reports.model import Cell, FigureBlock, Missing, Table
+from reports.paper_values import TABLE1, TABLE1_ORDER, TABLE6, TABLE6_SIZE
+from reports.provenance import cost_provenance, run_provenance
+from reports.tables import with_ci
+
+GLUE = "glue"
+CORRELATION_COLUMNS = ("proxy", "n", "n_excluded", "kendall_tau", "kendall_lo", "kendall_hi", "spearman_rho", "spearman_lo", "spearman_hi")
+
+
+@dataclass
+class GlueCorrelations:
+    """τ/ρ of each proxy of a run against the GLUE mean, and how they were obtained."""
+
+    frame: pd.DataFrame  # indexed by proxy, CORRELATION_COLUMNS
+    how: str
+
+
+def ordered_proxies(proxies: list[str]) -> list[str]:
+    """The paper's Table 1 order first, then the others alphabetically."""
+    return [p for p in TABLE1_ORDER if p in proxies] + sorted(p for p in proxies if p not in TABLE1_ORDER)
+
+
+def glue_pairs(run: ProxyRun, proxy: str, seed: int) -> pd.DataFrame:
+    """One row per benchmark entry scored by ``proxy``: ``value`` and GLUE ``score``.
+
+    The same join as :func:`bench.stats.correlation_table` (entries whose architecture has
+    a stored row; NaN values kept).
+    """
+    assert run.truth is not None
+    rows = run.rows[(run.rows["proxy"] == proxy) & (run.rows["seed"].astype(int) == int(seed))]
+    per_arch = rows.drop_duplicates("arch_hash").set_index("arch_hash")["value"].astype(float)
+    scores = run.truth[(run.truth["task"] == GLUE) & run.truth["arch_hash"].isin(per_arch.index)]
+    return pd.DataFrame({"value": scores["arch_hash"].map(per_arch).to_numpy(dtype=float), "score": scores["score"].to_numpy(dtype=float)})
+
+
+def _expected_counts(run: ProxyRun, seed: int) -> dict[str, tuple[int, int]]:
+    counts = {}
+    for proxy in sorted(set(run.rows["proxy"])):
+        pairs = glue_pairs(run, proxy, seed)
+        finite = np.isfinite(pairs["value"]) & np.isfinite(pairs["score"])
+        counts[proxy] = (int(finite.sum()), int((~finite).sum()))
+    return counts
+
+
+def _covers(stored: pd.DataFrame | None, expected: dict[str, tuple[int, int]]) -> bool:
+    if stored is None or not set(CORRELATION_COLUMNS) <= set(stored.columns):
+        return False
+    stored = stored.drop_duplicates("proxy").set_index("proxy")
+    if set(stored.index) != set(expected):
+        return False
+    return all((int(stored.loc[p, "n"]), int(stored.loc[p, "n_excluded"])) == counts for p, counts in expected.items())
+
+
+def glue_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> GlueCorrelations:
+    """τ/ρ against the GLUE mean for the run's first seed (stored when current, else computed)."""
+    seed = run.seeds[0]
+    expected = _expected_counts(run, seed)
+    if _covers(run.table1, expected):
+        return GlueCorrelations(run.table1.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], "read from table1.csv (written by `bench table1`)")
+    stored = run.correlations
+    if stored is not None and "task" in stored.columns:
+        glue = stored[stored["task"] == GLUE]
+        if "split" in glue.columns:
+            glue = glue[glue["split"].astype(str) == "all"]
+        if "seed" in glue.columns:
+            glue = glue[glue["seed"].astype(int) == seed]
+        if _covers(glue, expected):
+            resamples = int(glue["n_boot"].iloc[0]) if "n_boot" in glue.columns else None
+            extra = f", {resamples} bootstrap resamples" if resamples is not None else ""
+            return GlueCorrelations(glue.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from correlations.csv (written by `bench correlate`{extra})")
+    reason = "absent" if run.table1 is None and run.correlations is None else "out of date with rows.csv"
+    table = correlation_table(run.rows, run.truth, seed, [GLUE], n_boot, boot_seed)
+    how = (f"computed by the report from rows.csv and ground_truth.csv with bench.stats "
+           f"({n_boot} bootstrap resamples, bootstrap seed {boot_seed}) because table1.csv/correlations.csv are {reason}")
+    return GlueCorrelations(table.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], how)
+
+
+def _number(value: float, digits: int = 3) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _seconds(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:,.0f} s" if value >= 10 else f"{value:.2g} s"
+
+
+def gradient_free(run: ProxyRun, proxy: str) -> tuple[str, bool]:
+    """``yes``/``no`` from proxies.json, else the paper's flag; and whether it was stored."""
+    flag = run.gradient_free(proxy)
+    if flag is not None:
+        return ("yes" if flag else "no"), True
+    if proxy in TABLE1:
+        return ("yes" if TABLE1[proxy][1] else "no") + " (paper)", False
+    return "?", False
+
+
+def table1(run: ProxyRun, correlations: GlueCorrelations, cost: CostFile | None) -> Table:
+    """Table 1 in the paper's layout with our τ/ρ [95% CI], time, and the paper's values."""
+    frame = correlations.frame
+    times = cost.time_1000 if cost else {}
+    rows = []
+    for proxy in ordered_proxies(list(frame.index)):
+        r = frame.loc[proxy]
+        paper = TABLE1.get(proxy)
+        grad_free, _ = gradient_free(run, proxy)
+        rows.append([
+            Cell(run.label(proxy), "label"),
+            Cell(grad_free),
+            Cell(_seconds(times.get(proxy, math.nan)) if cost else "missing", "ours" if cost else "missing"),
+            Cell(with_ci(r["kendall_tau"], r["kendall_lo"], r["kendall_hi"]), "ours"),
+            Cell(with_ci(r["spearman_rho"], r["spearman_lo"], r["spearman_hi"]), "ours"),
+            Cell(f"{int(r['n'])} ({int(r['n_excluded'])})", "ours"),
+            Cell(_seconds(paper[0]) if paper else "not in paper", "paper"),
+            Cell(_number(paper[2]) if paper else "not in paper", "paper"),
+            Cell(_number(paper[3]) if paper else "not in paper", "paper"),
+        ])
+    notes = [
+        "τ, ρ: signed Kendall τ-b and Spearman ρ of the proxy value against the GLUE mean (dev set) of the "
+        f"benchmark entries scored, seed {run.seeds[0]}; brackets: percentile-bootstrap 95% CI. n (excluded): entries used (NaN or failed values left out).",
+        f"Our τ/ρ: {correlations.how}.",
+        "Paper: the values printed in the W-PCA paper's Table 1, measured on the benchmark authors' published models "
+        "and hardware (see docs/flexibert.md for how those models differ).",
+    ]
+    provenance = [run_provenance(run, f"τ/ρ {correlations.how}")]
+    if cost:
+        notes.append(f"Time (ours): 1,000 evaluations of the proxy alone on {cost.machine}, from {cost.path.name}.")
+        provenance.append(cost_provenance(cost))
+    else:
+        notes.append("Time (ours) is missing: run `python scripts/benchmark_proxies.py --out results/benchmarks/proxy_cost.json`.")
+    if not run.proxy_info_stored:
+        notes.append("This run predates proxies.json: proxy labels are the proxy names and the ∇-free flags are the paper's (marked).")
+    return Table(
+        key=f"table1-{slug(run.name)}",
+        title=f"Table 1 — zero-shot proxies on the FlexiBERT benchmark ({run.name})",
+        caption=f"{run.config.get('space', '?')} ({run.config.get('variant', '?')} models), scale {run.config.get('scale', '?')}, "
+                f"{int(frame['n'].max()) if len(frame) else 0} benchmark entries.",
+        header=["Proxy", "∇-free", "Time (1,000)", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "n (excl.)", "paper: Time", "paper: τ", "paper: ρ"],
+        header_kinds=["", "", "ours", "ours", "ours", "ours", "paper", "paper", "paper"],
+        rows=rows,
+        notes=notes,
+        provenance=provenance,
+    )
+
+
+def scatter_block(run: ProxyRun, correlations: GlueCorrelations) -> FigureBlock:
+    """Fig. 2: each proxy against the GLUE mean, τ/ρ (those of Table 1) in the titles."""
+    seed = run.seeds[0]
+    panels = []
+    for proxy in ordered_proxies(list(correlations.frame.index)):
+        r = correlations.frame.loc[proxy]
+        panels.append((run.label(proxy), glue_pairs(run, proxy, seed), float(r["kendall_tau"]), float(r["spearman_rho"])))
+    figure = scatter_figure(panels)
+    return FigureBlock(
+        key=f"fig2-{slug(run.name)}",
+        title=f"Figure 2 — proxy value against GLUE score ({run.name})",
+        caption=f"One point per benchmark entry (seed {seed}); τ and ρ as in Table 1. Log x axis where a proxy's positive values span over two decades.",
+        figure=figure,
+        provenance=[run_provenance(run, f"values from rows.csv, scores from ground_truth.csv; τ/ρ {correlations.how}")],
+    )
+
+
+def proxy_matrix(run: ProxyRun) -> pd.DataFrame:
+    """Spearman ρ between the run's proxies (and the GLUE mean) over its architectures.
+
+    Pairwise-complete: a pair uses the architectures where both values are finite. The
+    GLUE score of an architecture trained twice in the benchmark is the mean of its entries.
+    """
+    values = run.values()
+    values = values[ordered_proxies(list(values.columns))].replace([np.inf, -np.inf], np.nan)
+    labels = {p: run.label(p) for p in values.columns}
+    if run.truth is not None:
+        glue = run.truth[run.truth["task"] == GLUE].groupby("arch_hash")["score"].mean()
+        values = values.assign(**{"GLUE score": values.index.map(glue)})
+    return values.rename(columns=labels).corr(method="spearman")
+
+
+def heatmap_block(run: ProxyRun) -> FigureBlock:
+    """Correlation heat-map between the run's proxies."""
+    matrix = proxy_matrix(run)
+    return FigureBlock(
+        key=f"heatmap-{slug(run.name)}",
+        title=f"Spearman ρ between proxies ({run.name})",
+        caption=f"Over the {run.n_archs_scored} architectures of the run (seed {run.seeds[0]}), pairwise-complete; the last row/column is the GLUE mean. "
+                "Proxies that rank architectures alike are redundant as search fitness.",
+        figure=heatmap_figure(matrix),
+        provenance=[run_provenance(run, "values from rows.csv")],
+    )
+
+
+def tasks_table(run: ProxyRun) -> Table | None:
+    """Kendall τ [95% CI] of each proxy per GLUE task, when ``bench correlate --tasks all`` stored it."""
+    stored = run.correlations
+    if stored is None or "task" not in stored.columns or stored["task"].nunique() < 2:
+        return None
+    tasks = list(dict.fromkeys(stored["task"]))
+    keyed = stored.set_index(["proxy", "task"])
+    rows = []
+    for proxy in ordered_proxies(list(dict.fromkeys(stored["proxy"]))):
+        cells = [Cell(run.label(proxy), "label")]
+        for task in tasks:
+            if (proxy, task) in keyed.index:
+                r = keyed.loc[(proxy, task)]
+                cells.append(Cell(with_ci(r["kendall_tau"], r["kendall_lo"], r["kendall_hi"]), "ours"))
+            else:
+                cells.append(Cell("—"))
+        rows.append(cells)
+    return Table(
+        key=f"tasks-{slug(run.name)}",
+        title=f"Kendall τ per GLUE task ({run.name})",
+        caption="As stored by `bench correlate --tasks all`; the paper reports the GLUE mean only.",
+        header=["Proxy", *tasks],
+        header_kinds=["", *(["ours"] * len(tasks))],
+        rows=rows,
+        notes=["τ against each task's dev score in the benchmark; brackets: bootstrap 95% CI. The correlations file may predate the latest rows (see its n in correlations.csv)."],
+        provenance=[run_provenance(run, "read from correlations.csv")],
+    )
+
+
+_OPERATIONS = {"SA": "self-attention", "LT": "linear transform", "DSC": "span-based dynamic convolution"}
+_PARAMETERS = {"SDP": "scaled dot-product", "WMA": "multiplicative", "DFT": "discrete Fourier", "DCT": "discrete cosine"}
+
+
+def _set_text(values: set) -> str:
+    if not values:
+        return "—"
+    return "{" + ", ".join(str(v) for v in sorted(values, key=lambda v: (str(type(v)), v))) + "}"
+
+
+def table6(runs: list[ProxyRun]) -> Table | Missing:
+    """Table 6 (the FlexiBERT space): the paper's values beside those of the stored architectures."""
+    flexibert = [r for r in runs if r.config.get("space") == "flexibert" and "arch" in r.rows.columns]
+    archs: dict[str, dict] = {}
+    for run in flexibert:
+        for text in run.rows.drop_duplicates("arch_hash")["arch"]:
+            try:
+                archs.setdefault(text, json.loads(text))
+            except (json.JSONDecodeError, TypeError):
+                continue
+    if not archs:
+        return Missing("table6", "Table 6 — the FlexiBERT search space", "No stored FlexiBERT architectures.",
+                       ["bench run --proxies all --space flexibert --archs benchmark --scale cpu --jobs 2 --out results/table1-trained-cpu"])
+    seen: dict[str, set] = {k: set() for k in ("hidden", "layers", "op", "heads", "ffn", "stacks", "SA", "LT", "DSC")}
+    for arch in archs.values():
+        layers = arch.get("encoder_layers", [])
+        seen["hidden"].add(arch.get("hidden_size"))
+        seen["layers"].add(len(layers))
+        for layer in layers:
+            op = layer.get("operation_type")
+            seen["op"].add(_OPERATIONS.get(op, op))
+            seen["heads"].add(layer.get("num_operation_heads"))
+            seen["ffn"].add(layer.get("feed_forward_dimension"))
+            seen["stacks"].add(layer.get("num_feed_forward"))
+            if op in ("SA", "LT", "DSC"):
+                param = layer.get("operation_parameter")
+                seen[op].add(_PARAMETERS.get(param, param))
+    observed = [seen["hidden"], seen["layers"], seen["op"], seen["heads"], seen["ffn"], seen["stacks"], seen["SA"], seen["LT"], seen["DSC"]]
+    rows = [[Cell(name, "label"), Cell(paper, "paper"), Cell(_set_text(values), "ours")] for (name, paper), values in zip(TABLE6, observed)]
+    rows.append([Cell("Architectures", "label"), Cell(f"{TABLE6_SIZE:,}", "paper"), Cell(f"{len(archs)} distinct benchmark architectures stored", "ours")])
+    return Table(
+        key="table6",
+        title="Table 6 — the FlexiBERT search space",
+        caption="The paper's hyperparameter values beside the values that occur in the architectures stored in the runs of this report.",
+        header=["Hyperparameter", "paper", "in the stored architectures"],
+        header_kinds=["", "paper", "ours"],
+        rows=rows,
+        notes=["The size of the whole space is not a stored result; `bench list spaces` prints it (tested equal to the paper's 10,621,440)."],
+        provenance=[run_provenance(r, "architectures from rows.csv") for r in flexibert],
+    )
+
+
+def slug(text: str) -> str:
+    """An HTML id fragment: ``table1-trained-cpu`` from ``table1-trained-cpu``, ``a-b`` from ``a/b``."""
+    return "".join(c if c.isalnum() else "-" for c in text).strip("-").lower()

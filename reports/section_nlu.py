@@ -1,0 +1,264 @@
+"""NLU experiments: Tables 2-5, 7 and 8, search traces, and Fig. 5 drawings.
+
+Each paper table is shown row by row with the paper's numbers; under every row that this
+project can reproduce (a proxy's search on an NLU space, or the SPOS baseline) comes an
+``ours`` row filled from stored results, or marked missing with the commands that produce
+it. Rows are keyed ``"<space>/<fitness>"`` (e.g. ``nlu-small/w-pca``):
+
+* the search of that key (:class:`reports.load.SearchResult`) gives #Params of the best
+  architecture and the search time;
+* the evaluation rows of the model trained on that architecture (matched by space and
+  architecture in ``metrics.csv``; else the model named ``<space>-<fitness>``) give the
+  task scores, latency and #Params.
+
+The ``metrics.csv`` rows read for each column are :data:`METRICS` (docs/reports.md). The
+commands are :data:`SEARCH_COMMAND`, :data:`SPOS_COMMAND` and :data:`TRAIN_COMMAND`;
+update them here when the search command's flags change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Sequence
+
+import pandas as pd
+
+from reports.figures import decode_nlu_blocks, nlu_architecture_figure, trace_figure
+from reports.load import EvaluationResult, SearchResult
+from reports.model import Cell, FigureBlock, Missing, Provenance, Table
+from reports.paper_values import NLU_TABLES, PaperTable
+from reports.provenance import result_provenance
+
+SEARCH_COMMAND = "bench search --space {space} --proxy {method} --scale cpu --jobs 2 --out results/search/{space}-{method}"
+SPOS_COMMAND = ("bench spos train --space {space} --scale cpu --out results/spos/{space}-cpu && "
+                "bench spos search --supernet results/spos/{space}-cpu --out results/search/{space}-spos")
+TRAIN_COMMAND = ("bench train --arch results/search/{space}-{method}/best_arch.json --name {space}-{method} --space {space} --scale cpu "
+                 "--out results/train/{space}-{method} && bench evaluate results/train/{space}-{method} --out results/eval-cpu")
+
+#: Table column -> ``(task, metric, split)`` rows of metrics.csv (split ``None``: the
+#: table's split if stored, else any); two entries for two-number cells. #Params takes the
+#: first entry found.
+METRICS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
+    "#Params (M)": (("model", "params_official", None), ("model", "params", None)),
+    "Latency (ms)": (("latency", "ms", None),),
+    "QNLI": (("qnli", "score", None),),
+    "MRPC": (("mrpc", "score", None),),
+    "SST-2": (("sst-2", "score", None),),
+    "CoLA": (("cola", "score", None),),
+    "STS-B": (("sts-b", "score", None),),
+    "MNLI-m": (("mnli", "score", "dev-m"),),
+    "MNLI-m/mm": (("mnli", "score", "dev-m"), ("mnli", "score", "dev-mm")),
+    "RTE": (("rte", "score", None),),
+    "QQP": (("qqp", "score", None),),
+    "AVG": (("glue", "avg", None),),
+    "SQuAD v1.1 EM/F1": (("squad-v1.1", "em", None), ("squad-v1.1", "f1", None)),
+    "SQuAD v2.0 EM/F1": (("squad-v2.0", "em", None), ("squad-v2.0", "f1", None)),
+}
+#: Default FFN unit of each NLU space (spaces/nlu: 132 for hidden 528, 264 for 1056).
+FFN_UNIT = {"nlu-small": 132, "nlu-tiny": 132, "nlu-large": 264}
+#: Searches the paper runs (Tables 2, 3, 5, 7, 8).
+PAPER_SEARCHES = tuple(
+    [f"nlu-small/{p}" for p in ("w-pca", "v-pca", "params", "synaptic-saliency", "activation-distance", "synaptic-diversity", "head-confidence", "softmax-confidence")]
+    + ["nlu-tiny/w-pca", "nlu-large/w-pca", "nlu-small/spos", "nlu-tiny/spos"]
+)
+
+
+def commands_for(key: str, have_search: bool) -> list[str]:
+    """The commands that produce the ``ours`` row of ``key`` (search first if it is missing)."""
+    space, method = key.split("/", 1)
+    out = []
+    if not have_search:
+        out.append((SPOS_COMMAND if method == "spos" else SEARCH_COMMAND).format(space=space, method=method))
+    out.append(TRAIN_COMMAND.format(space=space, method=method))
+    return out
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def paper_cell(value: object) -> str:
+    """The paper's number as printed (pairs as ``a/b``, ``-`` for none)."""
+    if isinstance(value, tuple):
+        return "/".join(_fmt(v) for v in value)
+    return _fmt(value)  # type: ignore[arg-type]
+
+
+def _metric(rows: pd.DataFrame, task: str, metric: str, split: str | None, table_split: str) -> tuple[float | None, str | None]:
+    """The value of one (task, metric[, split]) in a model's evaluation rows, and its split."""
+    if rows.empty:
+        return None, None
+    chosen = rows[(rows["task"].astype(str).str.lower() == task) & (rows["metric"].astype(str).str.lower() == metric)]
+    chosen = chosen[pd.to_numeric(chosen["value"], errors="coerce").notna()]
+    if "split" in chosen.columns:
+        if split is not None:
+            chosen = chosen[chosen["split"].astype(str) == split]
+        else:
+            preferred = chosen[chosen["split"].astype(str) == table_split]
+            chosen = preferred if not preferred.empty else chosen
+    if chosen.empty:
+        return None, None
+    return float(chosen["value"].iloc[0]), (str(chosen["split"].iloc[0]) if "split" in chosen.columns else None)
+
+
+def our_cells(table: PaperTable, search: SearchResult | None, rows: pd.DataFrame) -> tuple[list[Cell], set[str]]:
+    """Value cells of an ``ours`` row, and the data splits its scores came from.
+
+    #Params (millions) come from the evaluation (the reference's accounting,
+    ``params_official``, when stored), else from the search's best architecture; the
+    search time from the search (hours on its device, where the paper gives GPU days);
+    task scores and latency from the evaluation rows. AVG is a stored ``glue/avg``, else
+    the mean of the row's task scores when every one of them is present (the paper averages
+    the printed numbers, MNLI-m and -mm both counted in its test tables).
+    """
+    values: dict[str, list[float | None]] = {}
+    splits: set[str] = set()
+    for column in table.columns:
+        found: list[float | None] = []
+        for task, metric, split in METRICS.get(column, ()):
+            value, used = _metric(rows, task, metric, split, table.split)
+            found.append(value)
+            if used and value is not None and task not in ("model", "latency"):
+                splits.add(used)
+        if column == "#Params (M)":
+            params = next((v for v in found if v is not None), None)
+            if params is None and search is not None:
+                params = search.params
+            found = [params / 1e6] if params is not None else []
+        values[column] = found
+    tasks = [c for c in table.columns if c not in ("#Params (M)", "Latency (ms)", "Time (GPU days)", "AVG")]
+    if "AVG" in values and not any(v is not None for v in values["AVG"]):
+        task_values = [v for c in tasks for v in values[c]]
+        complete = all(values[c] and all(v is not None for v in values[c]) for c in tasks)
+        values["AVG"] = [sum(task_values) / len(task_values)] if complete and task_values else []  # type: ignore[arg-type]
+    cells = []
+    for column in table.columns:
+        if column == "Time (GPU days)":
+            seconds = search.wall_seconds if search else None
+            cells.append(Cell(f"{seconds / 3600:.2f} h ({search.device})", "ours") if seconds is not None and search else Cell("missing", "missing"))
+            continue
+        found = values[column]
+        if not found or all(v is None for v in found):
+            cells.append(Cell("missing", "missing"))
+        else:
+            cells.append(Cell("/".join("-" if v is None else f"{v:.1f}" for v in found), "ours"))
+    return cells, splits
+
+
+def evaluation_rows(key: str, search: SearchResult | None, evaluations: Sequence[EvaluationResult]) -> tuple[pd.DataFrame, list[EvaluationResult]]:
+    """Evaluation rows of the model of ``key`` (by the search's architecture, else by name)."""
+    space, method = key.split("/", 1)
+    frames, used = [], []
+    for evaluation in evaluations:
+        rows = evaluation.rows_for(space, search.arch if search else None, model=f"{space}-{method}")
+        if not rows.empty:
+            frames.append(rows)
+            used.append(evaluation)
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["task", "metric", "value", "split"])), used
+
+
+def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations: Sequence[EvaluationResult]) -> Table:
+    """One of Tables 2-5, 7, 8 with the paper's rows and our rows beneath reproducible ones."""
+    header = ["Model", *(["Type"] if table.has_type else []), *table.columns]
+    rows: list[list[Cell]] = []
+    notes: list[str] = []
+    provenance: list[Provenance] = []
+    pending: dict[str, list[str]] = {}
+    splits: set[str] = set()
+    for model, kind, values, key in table.rows:
+        rows.append([Cell(f"{model} (paper)", "label"), *([Cell(kind)] if table.has_type else []), *(Cell(paper_cell(v), "paper") for v in values)])
+        if key is None:
+            continue
+        search = searches.get(key)
+        rows_of_key, used_evaluations = evaluation_rows(key, search, evaluations)
+        cells, used = our_cells(table, search, rows_of_key)
+        splits |= used
+        marker = ""
+        if any(c.kind == "missing" for c in cells):
+            pending.setdefault(key, commands_for(key, search is not None))
+            marker = f" [{chr(ord('a') + list(pending).index(key))}]"
+        rows.append([Cell(f"ours: {key}{marker}", "label"), *([Cell(kind)] if table.has_type else []), *cells])
+        for result in [search, *used_evaluations]:
+            if result is not None:
+                provenance.append(result_provenance(result, f"row ours: {key}"))
+    if splits and table.split not in splits:
+        notes.append(f"Our scores are on the {', '.join(sorted(splits))} split(s), the paper's on the {table.split} set"
+                     + (" (GLUE test labels are not public)." if table.split == "test" else "."))
+    for index, (key, commands) in enumerate(pending.items()):
+        notes.append(f"[{chr(ord('a') + index)}] {key} missing; produce it with: " + " && ".join(f"`{c}`" for c in commands))
+    notes.append("Rows marked (paper) are the paper's numbers (its own models, or other work it cites); rows marked ours are measured here.")
+    if not provenance:
+        provenance.append(Provenance(source="no search or evaluation results yet", derived="every ours row is missing; see the commands above"))
+    return Table(
+        key=f"table{table.number}",
+        title=f"Table {table.number} — {table.caption.split(';')[0].split('.')[0]}",
+        caption=table.caption + f" Paper's split: {table.split}.",
+        header=header,
+        rows=rows,
+        notes=notes,
+        provenance=provenance,
+    )
+
+
+def search_blocks(searches: Sequence[SearchResult]) -> list[Table | FigureBlock | Missing]:
+    """Search summary table, GA traces (one panel per search) and Fig. 5 drawings."""
+    if not searches:
+        return [Missing(
+            "search", "Genetic searches: traces and Figure 5 (found architectures)",
+            "No stored search results (directories with best_arch.json and trace.csv).",
+            [(SPOS_COMMAND if k.endswith("/spos") else SEARCH_COMMAND).format(space=k.split("/")[0], method=k.split("/")[1]) for k in PAPER_SEARCHES],
+        )]
+    rows = []
+    for s in searches:
+        fitness, params, seconds = s.best_fitness, s.params, s.wall_seconds
+        rows.append([
+            Cell(s.name, "label"), Cell(s.space), Cell(s.label),
+            Cell(f"{fitness:.6g}" if fitness is not None else "—", "ours"),
+            Cell(f"{params / 1e6:.2f}" if params is not None else "—", "ours"),
+            Cell(str(s.cost.get("evaluations", len(s.trace))), "ours"),
+            Cell(f"{seconds / 3600:.2f} h ({s.device})" if seconds is not None else "—", "ours"),
+            Cell(json.dumps(s.arch), "ours"),
+        ])
+    provenance = [result_provenance(s, "best_arch.json, summary.json and trace.csv") for s in searches]
+    blocks: list[Table | FigureBlock | Missing] = [Table(
+        key="searches", title="Genetic searches: best architecture found", caption="One row per stored search.",
+        header=["Search", "Space", "Fitness", "Best fitness", "#Params (M)", "Evaluations", "Wall time", "Architecture (block indices)"],
+        header_kinds=["", "", "", "ours", "ours", "ours", "ours", "ours"], rows=rows, provenance=provenance,
+        notes=["Block indices: 0-5 BERT blocks with FFN width unit·(i+1), 6-11 MobileBERT blocks with width unit·(i−5) (docs/nlu.md)."],
+    )]
+    traced = [(f"{s.label} ({s.space})", s.trace) for s in searches if {"generation", "best_fitness"} <= set(s.trace.columns)]
+    if traced:
+        blocks.append(FigureBlock("search-traces", "Genetic-search traces", "Best and population-mean fitness per generation.", trace_figure(traced), provenance))
+    drawn = []
+    for s in searches:
+        blocks_of = architecture_blocks(s)
+        if blocks_of:
+            drawn.append((f"{s.label} ({s.space})", blocks_of))
+    if drawn:
+        blocks.append(FigureBlock("fig5", "Figure 5 — searched architectures", "Blocks from layer 1 (left); colour: block type; height and number: FFN width d.",
+                                  nlu_architecture_figure(drawn), provenance))
+    return blocks
+
+
+def architecture_blocks(search: SearchResult) -> list[tuple[str, int]]:
+    """``(type, ffn_width)`` per layer of a search's best NLU architecture (empty if not NLU).
+
+    The FFN unit is the space's (:data:`FFN_UNIT`), or ``ffn_unit`` in summary.json.
+    """
+    arch = search.arch
+    if not search.space.startswith("nlu") or not isinstance(arch, list):
+        return []
+    unit = int(search.summary.get("ffn_unit") or FFN_UNIT.get(search.space, 132))
+    return decode_nlu_blocks(arch, unit)
+
+
+def nlu_blocks(searches: Sequence[SearchResult], evaluations: Sequence[EvaluationResult]) -> list[Table | FigureBlock | Missing]:
+    """All NLU blocks: Tables 2, 3, 4, 5, 7, 8, then searches."""
+    by_search = {s.key: s for s in searches}
+    return [*(nlu_table(t, by_search, evaluations) for t in NLU_TABLES), *search_blocks(searches)]
+

@@ -1,0 +1,356 @@
+"""`bench report`: HTML and PDF reports built from stored results only.
+
+A module fixture makes a small results folder with the real harness (a smoke-scale
+benchmark run over 6 architectures, a two-seed run, an ablation run, and the committed
+proxy cost file), then builds the report once with `bench report`; the tests check the
+HTML (valid, complete, images that decode), the PDF (pages and text), a real headless
+browser (no broken images), and the pieces (loaders, drawings, paper values).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from io import BytesIO
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = ["--batch-size", "2", "--seq-len", "8", "--no-progress"]
+VOID = {"meta", "img", "br", "hr", "link", "input", "source", "col", "area", "base", "wbr"}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """A results folder written by the real `bench run` / `bench ablation` commands."""
+    root = tmp_path_factory.mktemp("results")
+    assert main(["run", "--proxies", "all", "--limit", "6", *TINY, "--out", str(root / "smoke")]) == 0
+    assert main(["run", "--proxies", "params,w-pca,head-confidence", "--limit", "4", "--seed", "0-1", *TINY, "--out", str(root / "seeds")]) == 0
+    assert main(["run", "--proxies", "params,w-pca", "--limit", "6", "--mode", "train", *TINY, "--out", str(root / "ablation" / "mode-train")]) == 0
+    (root / "benchmarks").mkdir()
+    shutil.copy(REPO / "results" / "benchmarks" / "proxy_cost.json", root / "benchmarks" / "proxy_cost.json")
+    return root
+
+
+@pytest.fixture(scope="module")
+def report_dir(results, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    assert main(["report", str(results), "--out", str(out), "--bootstrap", "50", "--no-progress"]) == 0
+    return out
+
+
+class _Checker(HTMLParser):
+    """Collects ids, images and table/figure blocks; records unbalanced tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.images: list[str] = []
+        self.blocks: dict[str, str] = {}
+        self.ids: list[str] = []
+        self.doctype = False
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = self.doctype or decl.lower() == "doctype html"
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if "id" in attributes:
+            self.ids.append(attributes["id"])
+        if "data-kind" in attributes:
+            self.blocks[attributes["id"]] = attributes["data-kind"]
+        if tag == "img":
+            self.images.append(attributes.get("src", ""))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else 'nothing'}>")
+            return
+        self.stack.pop()
+
+
+def _parse(path: Path) -> _Checker:
+    checker = _Checker()
+    checker.feed(path.read_text(encoding="utf-8"))
+    checker.close()
+    return checker
+
+
+def test_reports_import_no_torch_space_or_proxy():
+    code = ("import sys, reports.command, reports.build, reports.html, reports.pdf, reports.load, reports.figures, reports.tables; "
+            "bad = [m for m in ('torch', 'spaces', 'proxies', 'transformers') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_html_is_valid_and_has_every_result(report_dir):
+    html = report_dir / "report.html"
+    checker = _parse(html)
+    assert checker.doctype and not checker.errors and not checker.stack, (checker.errors, checker.stack)
+    assert len(checker.ids) == len(set(checker.ids)), "duplicate ids"
+    index = json.loads((report_dir / "report-index.json").read_text())
+    listed = {b["key"]: b["kind"] for s in index["sections"] for b in s["blocks"]}
+    kinds = {"Table": "table", "FigureBlock": "figure", "Missing": "missing"}
+    assert {k: kinds[v] for k, v in listed.items()} == checker.blocks
+    # every stored result appears: benchmark run, multi-seed run, cost file, ablation run, paper tables
+    for key in ("table1-smoke", "fig2-smoke", "heatmap-smoke", "table6", "stability-seeds", "fig4-seeds",
+                "cost-benchmarks", "cost-figure-benchmarks", "ablation-runs", "table2", "table3", "table4", "table5", "table7", "table8"):
+        assert key in checker.blocks, key
+    assert checker.blocks["search"] == "missing"  # no search results stored: shown as missing, with commands
+    text = html.read_text(encoding="utf-8")
+    assert "bench search --space nlu-small --proxy w-pca --scale cpu --jobs 2 --out results/search/nlu-small-w-pca" in text
+    assert "0.513" in text and "0.689" in text  # the paper's W-PCA row beside ours
+    assert "bench run --proxies all --limit 6" in text  # provenance: the recorded command
+    assert "git revision" in text and "versions" in text
+    assert "http://" not in text.replace("http://www.w3.org", "") and "https://" not in text  # nothing loaded from the network
+    from PIL import Image
+
+    figures = [k for k, v in checker.blocks.items() if v == "figure"]
+    assert len(checker.images) == len(figures) >= 4
+    for src in checker.images:
+        assert src.startswith("data:image/png;base64,")
+        data = base64.b64decode(src.split(",", 1)[1], validate=True)
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(BytesIO(data)) as image:
+            image.verify()
+            assert image.width >= 600
+
+
+def test_pdf_has_the_expected_pages_and_text(report_dir):
+    from pypdf import PdfReader
+
+    reader = PdfReader(report_dir / "report.pdf")
+    pages = [page.extract_text() or "" for page in reader.pages]
+    index = json.loads((report_dir / "report-index.json").read_text())
+    blocks = [b for s in index["sections"] for b in s["blocks"]]
+    assert len(pages) >= 1 + len(index["sections"]) + len(blocks)
+    starts = [" ".join(p.split())[:200] for p in pages]
+    for block in blocks:  # every table, figure and missing result starts a page with its title
+        title = " ".join(block["title"].split())
+        assert any(s.startswith(title) for s in starts), title
+    everything = " ".join(" ".join(p.split()) for p in pages)
+    for text in ("Kendall τ", "Spearman ρ", "W-PCA", "0.513", "Figure 4", "Table 8", "missing", "Provenance", "git revision"):
+        assert text in everything, text
+    assert reader.metadata.title.startswith("proxybench report")
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None)
+    if found:
+        return found
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=300, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900, env=env)
+        found = shutil.which("chromium")
+        if found:
+            return found
+        pytest.skip("chromium is not installed and `apt-get install -y chromium` did not install it")
+    pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")
+
+
+def test_browser_shows_no_broken_images(report_dir, tmp_path):
+    chromium = _chromium()
+    page = tmp_path / "page.html"
+    probe = ("<script>window.addEventListener('load', function () {var imgs = document.images, broken = 0;"
+             "for (var i = 0; i < imgs.length; i++) { if (!imgs[i].complete || imgs[i].naturalWidth === 0) broken++; }"
+             "document.body.setAttribute('data-images', imgs.length); document.body.setAttribute('data-broken', broken);});</script>")
+    page.write_text((report_dir / "report.html").read_text(encoding="utf-8").replace("</body>", probe + "</body>"), encoding="utf-8")
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    match = re.search(r'data-images="(\d+)" data-broken="(\d+)"', done.stdout)
+    assert match, done.stderr[-2000:]
+    images, broken = int(match.group(1)), int(match.group(2))
+    assert images == len(_parse(report_dir / "report.html").images) and images >= 4
+    assert broken == 0
+
+
+def test_report_is_deterministic(results, report_dir, tmp_path):
+    assert main(["report", str(results), "--out", str(tmp_path), "--bootstrap", "50", "--no-progress", "--no-pdf"]) == 0
+    assert (tmp_path / "report.html").read_bytes() == (report_dir / "report.html").read_bytes()
+
+
+def test_stored_statistics_are_used_only_when_current(results, tmp_path):
+    from reports.load import load_run
+    from reports.section_benchmark import glue_correlations
+
+    run_dir = tmp_path / "smoke"
+    shutil.copytree(results / "smoke", run_dir)
+    assert "computed by the report" in glue_correlations(load_run(run_dir, "smoke"), 20, 0).how
+    assert main(["correlate", str(run_dir), "--bootstrap", "20"]) == 0
+    fresh = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
+    assert fresh.how.startswith("read from correlations.csv")
+    stored = pd.read_csv(run_dir / "correlations.csv")
+    assert fresh.frame.loc["w-pca", "kendall_tau"] == pytest.approx(stored.set_index("proxy").loc["w-pca", "kendall_tau"])
+    stored.loc[stored["proxy"] == "w-pca", "n"] -= 1  # as if rows were appended after `bench correlate`
+    stored.to_csv(run_dir / "correlations.csv", index=False)
+    stale = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
+    assert "out of date" in stale.how
+    assert stale.frame.loc["w-pca", "kendall_tau"] == pytest.approx(fresh.frame.loc["w-pca", "kendall_tau"])
+
+
+def test_stored_ablation_table_is_rendered(results, tmp_path):
+    from reports.build import build_report
+    from reports.load import discover
+
+    csv = tmp_path / "table1-ablation.csv"
+    assert main(["ablation", str(results / "smoke"), str(results / "ablation" / "mode-train"), "--out", str(csv)]) == 0
+    found = discover([results, csv])
+    assert len(found.ablations) == 1
+    report = build_report(found, n_boot=0, progress=False)
+    table = next(t for t in report.tables() if t.key.startswith("ablation-") and "table1-ablation" in t.key)
+    assert any("mode=train" in h for h in table.header) and table.header[-1] == "paper (Table 1)"
+    stored = pd.read_csv(csv).set_index(["proxy", "setting"])
+    w_pca = next(r for r in table.rows if r[0].text == "w-pca")
+    assert w_pca[1].text.startswith(f"{stored.loc[('w-pca', 'reference'), 'kendall_tau']:+.3f}")
+    assert w_pca[-1].text == "0.513 / 0.689"
+    for figure in report.figures():
+        figure.figure.clear()
+
+
+def test_torn_rows_line_is_ignored_and_not_repaired(results, tmp_path):
+    from reports.load import read_rows
+
+    path = tmp_path / "rows.csv"
+    content = (results / "smoke" / "rows.csv").read_bytes()
+    torn = content + content.splitlines(keepends=True)[1][:40]
+    path.write_bytes(torn)
+    rows = read_rows(path)
+    assert len(rows) == len(content.splitlines()) - 1
+    assert path.read_bytes() == torn
+
+
+def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
+    """Directories in the layout of bench/search_store.py and bench/train/evaluate.py (see
+    docs/reports.md) turn missing rows into ours rows."""
+    from reports.build import build_report
+    from reports.load import discover
+
+    search = tmp_path / "search" / "nlu-small-w-pca"
+    search.mkdir(parents=True)
+    arch = [0, 6, 7, 11, 5, 8, 9, 10, 11, 6, 7, 8]
+    (search / "manifest.json").write_text(json.dumps({"command": ["bench", "search", "--space", "nlu-small", "--proxy", "w-pca"], "config": {"space": "nlu-small"}, "device": "cpu: test"}))
+    (search / "best_arch.json").write_text(json.dumps(arch) + "\n")
+    (search / "rows.csv").write_text("space,arch_id,arch_hash,arch,proxy,proxy_version,seed,value,seconds,pass_seconds,status,error\n")  # the evaluation cache
+    (search / "summary.json").write_text(json.dumps({
+        "status": "complete", "space": "nlu-small", "method": "ga",
+        "fitness": {"name": "w-pca", "label": "W-PCA", "version": "1", "higher_is_better": True, "seed": 0},
+        "best": {"arch": arch, "fitness": 1.5e9, "params_built": 15_500_000, "params_official": 15_400_000},
+        "cost": {"wall_seconds": 5400.0, "device": "cpu: test", "evaluations": 250},
+    }))
+    pd.DataFrame({"generation": range(5), "evaluations": [50, 100, 150, 200, 250], "best_fitness": [1.0, 1.2, 1.3, 1.5, 1.5],
+                  "best_arch": [json.dumps(arch)] * 5, "generation_best": [1.0, 1.2, 1.3, 1.5, 1.4],
+                  "generation_mean": [0.5, 0.8, 1.0, 1.1, 1.2], "seconds": [1080.0] * 5}).to_csv(search / "trace.csv", index=False)
+    evaluation = tmp_path / "eval-cpu"
+    evaluation.mkdir()
+    (evaluation / "manifest.json").write_text(json.dumps({"command": ["bench", "evaluate"], "config": {"scale": "cpu"}}))
+    scores = {("qnli", "dev"): 80.0, ("mrpc", "dev"): 81.0, ("sst-2", "dev"): 82.0, ("cola", "dev"): 20.0, ("sts-b", "dev"): 70.0,
+              ("mnli", "dev-m"): 70.0, ("mnli", "dev-mm"): 69.0, ("rte", "dev"): 60.0, ("qqp", "dev"): 75.0}
+    common = {"seed": 0, "steps": 10, "n": 100, "status": "ok", "note": "", "space": "nlu-small", "arch": json.dumps(arch), "teacher": "t", "train_dir": "x"}
+    rows = [{"model": "W-PCA-Small", "task": t, "metric": "score", "value": v, "split": sp, **common} for (t, sp), v in scores.items()]
+    rows += [{"model": "W-PCA-Small", "task": "model", "metric": "params_official", "value": 15_400_000, "split": "-", **common},
+             {"model": "W-PCA-Small", "task": "latency", "metric": "ms", "value": 12.5, "split": "batch1-seq128", **common},
+             {"model": "W-PCA-Small", "task": "squad-v1.1", "metric": "em", "value": 50.0, "split": "dev-heldout-articles", **common},
+             {"model": "other", "task": "qnli", "metric": "score", "value": 10.0, "split": "dev", **{**common, "arch": json.dumps([0] * 12)}}]
+    pd.DataFrame(rows).to_csv(evaluation / "metrics.csv", index=False)
+
+    found = discover([tmp_path])
+    assert [s.key for s in found.searches] == ["nlu-small/w-pca"] and not found.runs
+    assert found.evaluations[0].models() == ["W-PCA-Small", "other"]
+    report = build_report(found, n_boot=0, progress=False)
+    table5 = next(t for t in report.tables() if t.key == "table5")
+    ours = next(r for r in table5.rows if r[0].text.startswith("ours: nlu-small/w-pca"))
+    dev8 = [80.0, 81.0, 82.0, 20.0, 70.0, 70.0, 60.0, 75.0]
+    assert [c.text for c in ours[1:]] == ["15.4", *(f"{v:.1f}" for v in dev8), f"{sum(dev8) / 8:.1f}"]
+    v_pca = next(r for r in table5.rows if r[0].text.startswith("ours: nlu-small/v-pca"))
+    assert all(c.kind == "missing" for c in v_pca[1:])
+    assert any("bench search --space nlu-small --proxy v-pca" in n for n in table5.notes)
+    table2 = next(t for t in report.tables() if t.key == "table2")
+    ours2 = next(r for r in table2.rows if r[0].text.startswith("ours: nlu-small/w-pca"))
+    assert [c.text for c in ours2[2:4]] == ["15.4", "12.5"] and ours2[9].text == "70.0/69.0"
+    assert any("dev" in n and "test labels are not public" in n for n in table2.notes)
+    table3 = next(t for t in report.tables() if t.key == "table3")
+    ours3 = next(r for r in table3.rows if r[0].text.startswith("ours: nlu-small/w-pca"))
+    assert ours3[2].text == "1.50 h (cpu: test)"
+    table4 = next(t for t in report.tables() if t.key == "table4")
+    ours4 = next(r for r in table4.rows if r[0].text.startswith("ours: nlu-small/w-pca"))
+    assert ours4[2].text == "50.0/-" and ours4[3].kind == "missing"
+    keys = {b.key for b in report.blocks()}
+    assert {"searches", "search-traces", "fig5"} <= keys and "table1" in keys  # no benchmark run: Table 1 missing
+    for figure in report.figures():
+        figure.figure.clear()
+
+
+def test_nlu_architecture_drawing_matches_the_space():
+    from matplotlib.patches import Rectangle
+
+    from reports.figures import BLOCK_COLOURS, decode_nlu_blocks, nlu_architecture_figure
+    from spaces.nlu.arch import block_type, ffn_width
+
+    for index in range(12):
+        assert decode_nlu_blocks([index], 132) == [(block_type(index), ffn_width(index, 132))]
+    with pytest.raises(ValueError, match="position 1: block index 12"):
+        decode_nlu_blocks([0, 12], 132)
+    archs = [("made-up A", decode_nlu_blocks([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 132)), ("made-up B", decode_nlu_blocks([6] * 6, 132))]
+    fig = nlu_architecture_figure(archs)
+    rects = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    assert len(rects) == 18
+    first = rects[:12]
+    heights = [r.get_height() for r in first]
+    assert heights[:6] == sorted(heights[:6]) and heights[6:] == sorted(heights[6:]) and heights[5] > heights[0]
+    assert [tuple(r.get_facecolor()[:3]) for r in first] == [tuple(BLOCK_COLOURS["bert"])] * 6 + [tuple(BLOCK_COLOURS["mobilebert"])] * 6
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels[:12] == [str(132 * (i + 1)) for i in range(6)] + [str(132 * (i + 1)) for i in range(6)]
+
+
+def test_paper_tables_are_transcribed_consistently():
+    """Each row has one value per column, and AVG is the mean of the row's task scores."""
+    from reports.paper_values import NLU_TABLES, TABLE1
+
+    assert TABLE1["w-pca"][2:] == (0.513, 0.689)
+    inconsistent = []
+    for table in NLU_TABLES:
+        for model, _, values, _ in table.rows:
+            assert len(values) == len(table.columns), (table.number, model)
+        if "AVG" not in table.columns:
+            continue
+        tasks = [i for i, c in enumerate(table.columns) if c not in ("#Params (M)", "Latency (ms)", "Time (GPU days)", "AVG")]
+        for model, _, values, _ in table.rows:
+            scores = [x for i in tasks for x in (values[i] if isinstance(values[i], tuple) else (values[i],))]
+            if None in scores:
+                continue
+            if abs(sum(scores) / len(scores) - values[table.columns.index("AVG")]) > 0.06:
+                inconsistent.append((table.number, model))
+    # the paper's own inconsistency: its printed EfficientBERT scores in Table 7 average 79.0, not 78.7
+    assert inconsistent == [(7, "EfficientBERT (Dong et al., 2021)")]
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "out")]) == 2
+    assert "no stored results found" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err
