@@ -19,7 +19,7 @@ from bench.cli import main
 from bench.prefix import PREFIX_RULES, PrefixProxyScorer
 from bench.runner import Task, score_task
 from bench.search import GAParams, ProxyFitness, breed, mutate, proxy_settings, run_search, sample_feasible, search_space, uniform_crossover
-from proxies import get_proxy, register_proxy, resolve_options
+from proxies import get_proxy, list_proxies, register_proxy, resolve_options
 from proxies.registry import REGISTRY
 from spaces import arch_hash, arch_json
 
@@ -368,3 +368,11 @@ def test_search_values_are_the_values_bench_run_gives(tmp_path):
     assert main(["run", "--space", "nlu-tiny", "--proxies", "w-pca", "--archs", str(archs), "--batch-size", "2", "--seq-len", "8", "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     run = pd.read_csv(tmp_path / "run" / "rows.csv", dtype={"arch_hash": str}).set_index("arch_hash")["value"]
     assert rows.set_index("arch_hash")["value"].sort_index().equals(run.sort_index())
+
+
+@pytest.mark.parametrize("proxy", [spec.name for spec in list_proxies()])
+def test_every_registered_proxy_is_a_fitness(tmp_path, proxy):
+    summary, _ = _run(tmp_path, "s", _fitness(proxy)[1], GAParams(population=2, generations=1))
+    rows = pd.read_csv(tmp_path / "s" / "rows.csv")
+    assert len(rows) == 2 and (rows["status"] == "ok").all(), rows["error"].tolist()
+    assert summary["best"] is not None and summary["fitness"]["name"] == proxy
