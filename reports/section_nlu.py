@@ -30,11 +30,13 @@ from reports.model import Cell, FigureBlock, Missing, Provenance, Table
 from reports.paper_values import NLU_TABLES, PaperTable
 from reports.provenance import result_provenance
 
-SEARCH_COMMAND = "bench search --space {space} --proxy {method} --scale cpu --jobs 2 --out results/search/{space}-{method}"
-SPOS_COMMAND = ("bench spos train --space {space} --scale cpu --out results/spos/{space}-cpu && "
-                "bench spos search --supernet results/spos/{space}-cpu --out results/search/{space}-spos")
-TRAIN_COMMAND = ("bench train --arch results/search/{space}-{method}/best_arch.json --name {space}-{method} --space {space} --scale cpu "
-                 "--out results/train/{space}-{method} && bench evaluate results/train/{space}-{method} --out results/eval-cpu")
+SEARCH_COMMAND = ("bench search --space {space} --proxy {method} --scale cpu --seed 0 "
+                  "--out results/search/{space}-{method}")
+SPOS_COMMAND = ("bench spos train --space {space} --scale cpu --seed 0 --out runs/spos/{space}-cpu && "
+                "bench spos search --supernet runs/spos/{space}-cpu --seed 0 --out results/search/{space}-spos")
+TRAIN_COMMAND = ("bench train --space {space} --arch results/search/{space}-{method}/best_arch.json --name {space}-{method} "
+                 "--scale cpu --teacher-cache runs/train/teachers --out runs/train/{space}-{method}-cpu && "
+                 "bench evaluate runs/train/{space}-{method}-cpu --out results/eval/{space}-{method}")
 
 #: Table column -> ``(task, metric, split)`` rows of metrics.csv (split ``None``: the
 #: table's split if stored, else any); two entries for two-number cells. #Params takes the

@@ -116,7 +116,7 @@ def test_html_is_valid_and_has_every_result(report_dir):
         assert key in checker.blocks, key
     assert checker.blocks["search"] == "missing"  # no search results stored: shown as missing, with commands
     text = html.read_text(encoding="utf-8")
-    assert "bench search --space nlu-small --proxy w-pca --scale cpu --jobs 2 --out results/search/nlu-small-w-pca" in text
+    assert "bench search --space nlu-small --proxy w-pca --scale cpu --seed 0 --out results/search/nlu-small-w-pca" in text
     assert "0.513" in text and "0.689" in text  # the paper's W-PCA row beside ours
     assert "bench run --proxies all --limit 6" in text  # provenance: the recorded command
     assert "git revision" in text and "versions" in text
