@@ -13,8 +13,11 @@
 # Environment:
 #   SCALE=cpu          smoke | cpu | paper (paper: --teacher bert-base-uncased, needs `datasets` and a GPU)
 #   DEVICE=cpu         cpu | cuda (W-PCA-Large is trained only with cuda)
-#   MAX_STEPS=         at most N steps per stage: a tiny-budget check of the commands (use a scratch
-#                      RESULTS/RUNS so that the real runs are not mixed with it)
+#   MAX_STEPS=         at most N steps per stage: a shorter budget (the committed results/eval used
+#                      MAX_STEPS=100), or with MAX_STEPS=2 a check of the commands (then use a
+#                      scratch RESULTS/RUNS so that real runs are not mixed with it)
+#   ONLY=              space-separated <space>/<method> keys to train, e.g. "nlu-small/w-pca nlu-small/params"
+#                      (default: every paper row)
 #   EVAL_LIMIT=        evaluate on the first N examples of each dev set only (with MAX_STEPS)
 #   THREADS=1          CPU threads (OMP_NUM_THREADS): on a shared 2-core machine one thread is ~3x faster than two
 #   TASKS=all          the tasks (all: every GLUE task and SQuAD; absent ones are reported missing)
@@ -49,6 +52,7 @@ MODELS=(
   nlu-small/spos nlu-tiny/spos
 )
 [ "$DEVICE" != cpu ] && MODELS+=(nlu-large/w-pca)
+[ -n "${ONLY:-}" ] && read -r -a MODELS <<< "$ONLY"
 
 trained=()
 for key in "${MODELS[@]}"; do
