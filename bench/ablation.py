@@ -3,7 +3,9 @@
 Each run is labelled by how its config differs from the first run's (e.g. ``mode=train``,
 ``batch_size=8``, ``proxies.v-pca.options.eta=0.9``); the first run is the ``reference``.
 Only the runs' shared architectures are compared, so every column rests on the same
-benchmark entries.
+benchmark entries. The cost of each proxy in each run is the median of its rows' ``seconds``
+(the proxy's own time per architecture, as stored by the runner), next to the median time
+of the run's shared forward/backward pass per architecture.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def ablation_table(run_dirs: Sequence[str | Path], task: str = "glue", n_boot: i
     for directory, config, frame, truth in zip(run_dirs, configs, rows, truths):
         frame = frame[frame["arch_hash"].isin(common)]
         table = correlation_table(frame, truth, config["seeds"][0], [task], n_boot)
+        seconds = frame.groupby("proxy")["seconds"].median()
+        pass_seconds = frame.drop_duplicates("arch_hash")["pass_seconds"].median()
         for row in table.itertuples():
             records.append({
                 "run": str(directory),
@@ -66,6 +70,8 @@ def ablation_table(run_dirs: Sequence[str | Path], task: str = "glue", n_boot: i
                 "spearman_rho": row.spearman_rho,
                 "spearman_lo": row.spearman_lo,
                 "spearman_hi": row.spearman_hi,
+                "median_seconds": float(seconds.get(row.proxy, float("nan"))),
+                "median_pass_seconds": float(pass_seconds),
                 "config": json.dumps(config, sort_keys=True),
             })
     return pd.DataFrame.from_records(records)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from bench import __version__
+from bench.argtypes import csv_list, positive_int, proxy_option
 from bench.errors import UserError, user_errors
 
 log = logging.getLogger("bench")
@@ -43,27 +44,6 @@ examples:
   bench correlate runs/table1 --tasks all --bootstrap 2000
   bench correlate results/table1-trained-cpu results/baselines-trained-cpu --metrics all --split test
 """
-
-
-def _csv_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or "." not in key:
-        raise argparse.ArgumentTypeError(f"expected PROXY.OPTION=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _seeds(text: str) -> list[int]:
@@ -92,20 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--space", default="flexibert", help="search space (see `bench list spaces`); default flexibert")
     run.add_argument("--variant", default=None, help="model variant of the space (see `bench list variants`); default: the space's first")
     run.add_argument("--archs", default="benchmark", help="'benchmark' (the 500 trained FlexiBERT models), 'deciles' (one per GLUE decile), a number N of architectures sampled uniformly, or a JSON file of architectures; default benchmark")
-    run.add_argument("--limit", type=_positive, default=None, help="keep K architectures (for 'benchmark': spread evenly over the GLUE ranking)")
+    run.add_argument("--limit", type=positive_int, default=None, help="keep K architectures (for 'benchmark': spread evenly over the GLUE ranking)")
     run.add_argument("--seed", type=_seeds, default=[0], help="initialisation seed(s): 0, 0,3,5 or 0-9; default 0")
     run.add_argument("--sample-seed", type=int, default=0, help="seed of the input batch and of sampled architectures; default 0")
     run.add_argument("--scale", default="smoke", help="smoke | cpu | paper: sets the default batch size and sequence length; default smoke")
-    run.add_argument("--batch-size", type=_positive, default=None, help="proxy input batch size (overrides the scale)")
-    run.add_argument("--seq-len", type=_positive, default=None, help="proxy input sequence length in tokens (overrides the scale)")
+    run.add_argument("--batch-size", type=positive_int, default=None, help="proxy input batch size (overrides the scale)")
+    run.add_argument("--seq-len", type=positive_int, default=None, help="proxy input sequence length in tokens (overrides the scale)")
     run.add_argument("--text", default="wikitext-2", help="input text source: wikitext-2 (validation split, default), wikitext-2-test, or glue-sst2 (SST-2 training sentences)")
     run.add_argument("--mode", choices=["eval", "train"], default="eval", help="model mode during the pass: eval (no dropout, default) or train (seeded dropout)")
     run.add_argument("--loss", default="token-ce", help="loss for gradient-based proxies: token-ce (tied-decoder token cross-entropy, default) or ones (sum of the last hidden state, as the published code; degenerate, see docs)")
     run.add_argument("--init", default="default", help="weight initialisation: default (the space's own, BERT N(0, 0.02)), xavier-uniform, kaiming-normal or torch-default")
-    run.add_argument("--proxy-option", type=_key_value, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
+    run.add_argument("--proxy-option", type=proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
     run.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
-    run.add_argument("--jobs", type=_positive, default=1, help="worker processes (joblib); default 1")
+    run.add_argument("--jobs", type=positive_int, default=1, help="worker processes (joblib); default 1")
     run.add_argument("--backend", default="joblib", choices=["joblib", "dask"], help="joblib worker processes (default) or a dask.distributed cluster")
     run.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address for --backend dask, e.g. tcp://10.0.0.1:8786")
     run.add_argument("--out", default=None, help="run directory; default runs/SPACE-SCALE")
@@ -138,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     ve.add_argument("run_dir", metavar="REFERENCE")
     ve.add_argument("--tolerance", type=float, default=None, help="largest allowed change of tau or rho (default 0.03)")
     ve.add_argument("--out", default=None, help="keep the rerun in this directory (default: a temporary one)")
-    ve.add_argument("--jobs", type=_positive, default=1, help="worker processes; default 1")
+    ve.add_argument("--jobs", type=positive_int, default=1, help="worker processes; default 1")
 
     ab = sub.add_parser("ablation", help="compare proxies across runs that differ in one setting", description="Kendall tau and Spearman rho (GLUE mean) of every proxy in every run, on the architectures all runs scored; each run is labelled by how its config differs from the first run's.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench ablation results/table1-trained-cpu results/ablation/mode-train --out results/ablation/table1-ablation.csv")
     ab.add_argument("run_dirs", metavar="RUN", nargs="+")
@@ -236,7 +216,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from proxies import load_plugins, resolve_options, select_proxies
 
     load_plugins(args.plugin)
-    specs = select_proxies(_csv_list(args.proxies), _csv_list(args.exclude))
+    specs = select_proxies(csv_list(args.proxies), csv_list(args.exclude))
     options = resolve_options(specs, dict(args.proxy_option))
     out = args.out or f"runs/{args.space}-{args.scale}"
     store = run(
@@ -308,7 +288,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     if seed not in runs.seeds:
         raise UserError(f"--seed {seed} is not a seed of this run; its seeds: {', '.join(map(str, runs.seeds))}")
     known = (GLUE_MEAN, *GLUE_TASKS)
-    tasks = list(known) if args.tasks == "all" else _csv_list(args.tasks)
+    tasks = list(known) if args.tasks == "all" else csv_list(args.tasks)
     unknown = [t for t in tasks if t not in known]
     if unknown:
         raise UserError(f"unknown task(s) {', '.join(unknown)}; allowed: all, {', '.join(known)}")

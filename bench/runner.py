@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench import data
+from bench.argtypes import read_arch_json
 from bench.errors import UserError
 from bench.init_schemes import reinitialise
 from bench.inputs import TEXT_FILES, proxy_batch
@@ -122,10 +123,7 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
     path = Path(spec)
     if not path.is_file():
         raise UserError(f"--archs {spec!r} is neither 'benchmark', 'deciles', a number, nor an existing JSON file")
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read architectures from {path}: {exc}") from exc
+    raw = read_arch_json(path, "--archs")
     items = raw if isinstance(raw, list) else [raw]
     archs = []
     for position, item in enumerate(items):

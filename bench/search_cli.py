@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
+from bench.argtypes import positive_int, proxy_option, read_arch_json
 from bench.errors import UserError
 
 log = logging.getLogger("bench")
@@ -52,16 +52,6 @@ The fitness is the supernet's masked-LM loss of each path on held-out WikiText-2
 """
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -72,25 +62,18 @@ def _probability(text: str) -> float:
     return value
 
 
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or "." not in key:
-        raise argparse.ArgumentTypeError(f"expected PROXY.OPTION=VALUE, got {text!r}")
-    return key.strip(), value.strip()
-
-
 def _ga_arguments(parser: argparse.ArgumentParser) -> None:
     ga = parser.add_argument_group("search")
     ga.add_argument("--method", choices=["ga", "random"], default="ga", help="genetic algorithm (default) or random search with the same number of evaluations")
-    ga.add_argument("--population", type=_positive, default=50, help="architectures scored per generation (default 50)")
-    ga.add_argument("--generations", type=_positive, default=40, help="generations (default 40)")
+    ga.add_argument("--population", type=positive_int, default=50, help="architectures scored per generation (default 50)")
+    ga.add_argument("--generations", type=positive_int, default=40, help="generations (default 40)")
     ga.add_argument("--crossover", type=_probability, default=1.0, help="probability that a child is bred by uniform crossover (default 1.0)")
     ga.add_argument("--mutation", type=_probability, default=0.1, help="per-layer mutation probability (default 0.1)")
-    ga.add_argument("--select", type=_positive, default=10, help="best architectures so far that parent each generation (default 10)")
+    ga.add_argument("--select", type=positive_int, default=10, help="best architectures so far that parent each generation (default 10)")
     ga.add_argument("--seed", type=int, default=0, help="seed of the search's random choices (and, for proxies, of model initialisation); default 0")
     ga.add_argument("--initial", default=None, metavar="FILE", help="JSON list of architectures to place in generation 0 (each must respect the parameter limit)")
     ga.add_argument("--no-prefix", action="store_true", help="do not reuse the activations of shared block prefixes (same values, slower)")
-    ga.add_argument("--prefix-cache-mb", type=_positive, default=1024, help="memory bound of the prefix activation cache per process (default 1024)")
+    ga.add_argument("--prefix-cache-mb", type=positive_int, default=1024, help="memory bound of the prefix activation cache per process (default 1024)")
     ga.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
     ga.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
 
@@ -107,13 +90,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--space", default="nlu-small", help="nlu-small (default), nlu-tiny or nlu-large")
     search.add_argument("--proxy", default="w-pca", help="the fitness: any registered proxy or alias (see `bench list proxies`); default w-pca")
     search.add_argument("--scale", default="smoke", help="smoke | cpu | paper: the proxy batch (as `bench run`); default smoke")
-    search.add_argument("--batch-size", type=_positive, default=None, help="proxy input batch size (overrides the scale)")
-    search.add_argument("--seq-len", type=_positive, default=None, help="proxy input sequence length (overrides the scale)")
+    search.add_argument("--batch-size", type=positive_int, default=None, help="proxy input batch size (overrides the scale)")
+    search.add_argument("--seq-len", type=positive_int, default=None, help="proxy input sequence length (overrides the scale)")
     search.add_argument("--sample-seed", type=int, default=0, help="seed of the proxy input batch (as `bench run`); default 0")
     search.add_argument("--text", default="wikitext-2", help="input text: wikitext-2 (validation split, default) or wikitext-2-test")
-    search.add_argument("--proxy-option", type=_key_value, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
+    search.add_argument("--proxy-option", type=proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
     search.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
-    search.add_argument("--jobs", type=_positive, default=1, help="worker processes for each generation's new architectures (joblib); default 1")
+    search.add_argument("--jobs", type=positive_int, default=1, help="worker processes for each generation's new architectures (joblib); default 1")
     search.add_argument("--out", default=None, help="search directory; default runs/search/SPACE-PROXY-METHOD-sSEED")
     _ga_arguments(search)
     search.set_defaults(handler=cmd_search)
@@ -137,8 +120,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--scale", default="smoke", help="smoke | cpu | paper (default smoke)")
     train.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order, paths and masks; default 0")
     train.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    train.add_argument("--steps", type=_positive, default=None, help="training steps (overrides the scale)")
-    train.add_argument("--stop-after", type=_positive, default=None, metavar="N", help="end this session after N steps (a checkpoint is written; rerun to continue)")
+    train.add_argument("--steps", type=positive_int, default=None, help="training steps (overrides the scale)")
+    train.add_argument("--stop-after", type=positive_int, default=None, metavar="N", help="end this session after N steps (a checkpoint is written; rerun to continue)")
     train.add_argument("--data-dir", default=None, help="reference data directory")
     train.add_argument("--out", default=None, help="supernet directory; default runs/spos/SPACE-SCALE")
     train.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
@@ -153,8 +136,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ssearch.add_argument("--supernet", required=True, metavar="DIR", help="a directory made by `bench spos train`")
     ssearch.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    ssearch.add_argument("--heldout", type=_positive, default=None, metavar="N", help="held-out windows to score each path on (default: the training scale's)")
-    ssearch.add_argument("--eval-batch", type=_positive, default=None, help="windows per forward pass (default: the training scale's)")
+    ssearch.add_argument("--heldout", type=positive_int, default=None, metavar="N", help="held-out windows to score each path on (default: the training scale's)")
+    ssearch.add_argument("--eval-batch", type=positive_int, default=None, help="windows per forward pass (default: the training scale's)")
     ssearch.add_argument("--out", default=None, help="search directory; default runs/search/SPACE-spos-sSEED")
     _ga_arguments(ssearch)
     ssearch.set_defaults(handler=cmd_spos_search)
@@ -176,12 +159,7 @@ def _initial(space, path: str | None) -> list:
     if path is None:
         return []
     file = Path(path)
-    if not file.is_file():
-        raise UserError(f"--initial {path!r} is not an existing JSON file")
-    try:
-        raw = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read architectures from {file}: {exc}") from exc
+    raw = read_arch_json(file, "--initial")
     if not isinstance(raw, list) or (raw and not isinstance(raw[0], list)):
         raise UserError(f"{file} must hold a JSON list of architectures, each a list of {space.depth} block indices")
     return check_initial(space, raw, str(file))
