@@ -20,7 +20,7 @@ from bench.errors import UserError
 from bench.stats import correlation_table
 from bench.store import RunStore, config_differences
 
-_IGNORED = ("proxies.", "num_archs", "archs.limit")
+_IGNORED = ("proxies.", "num_archs", "archs.limit", "data.")  # data.*: digests of the input files
 
 
 def run_label(reference: dict[str, Any], config: dict[str, Any], proxy: str) -> str:
@@ -29,7 +29,7 @@ def run_label(reference: dict[str, Any], config: dict[str, Any], proxy: str) -> 
     for diff in config_differences(reference, config):
         key, _, change = diff.partition(": ")
         if key.startswith(f"proxies.{proxy}.options."):
-            parts.append(f"{key.split('.')[-1]}={change.split(' -> ')[1]}")
+            parts.append(f"{key.split('.')[-1]}={change.split(' -> ')[1].strip(chr(34))}")
         elif not key.startswith(_IGNORED):
             parts.append(f"{key}={change.split(' -> ')[1].strip(chr(34))}")
     return ", ".join(parts) or "reference"
@@ -51,6 +51,9 @@ def ablation_table(run_dirs: Sequence[str | Path], task: str = "glue", n_boot: i
     common = set.intersection(*(set(r["arch_hash"]) for r in rows))
     if not common:
         raise UserError("the runs share no scored architecture")
+    # the same benchmark entries in every column (an architecture can have several entries)
+    entries = set.intersection(*(set(t["bench_id"]) for t in truths))
+    truths = [t[t["bench_id"].isin(entries)] for t in truths]
     records = []
     for directory, config, frame, truth in zip(run_dirs, configs, rows, truths):
         frame = frame[frame["arch_hash"].isin(common)]
