@@ -71,9 +71,9 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
     ablations: list[Block] = []
     ablation_runs = [r for r in results.runs if r.is_ablation and r.truth is not None]
     for ablation in results.ablations:
-        steps.append((f"ablation {ablation.path.name}", lambda a=ablation: ablations.append(ablation_from_file(a, results.runs))))
+        steps.append((f"ablation {ablation.path.name}", lambda a=ablation: ablations.extend(ablation_from_file(a, results.runs))))
     if not results.ablations and ablation_runs and main_runs:
-        steps.append(("ablation runs", lambda: ablations.append(ablation_from_runs(main_runs[0], ablation_runs, 0))))
+        steps.append(("ablation runs", lambda: ablations.extend(ablation_from_runs(main_runs[0], ablation_runs, 0))))
     nlu: list[Block] = []
     steps.append(("NLU tables", lambda: nlu.extend(nlu_blocks(results.searches, results.evaluations))))
 

@@ -160,8 +160,9 @@ def cost_blocks(cost: CostFile, runs: list[ProxyRun]) -> list[Table | FigureBloc
     return [table, figure]
 
 
-def ablation_from_file(ablation: AblationFile, runs: list[ProxyRun]) -> Table:
-    """The stored ablation table, proxies x settings, with the paper's Table 1 beside it."""
+def ablation_from_file(ablation: AblationFile, runs: list[ProxyRun]) -> list[Table]:
+    """The stored ablation table with the paper's Table 1 beside it: proxies x settings, or for
+    many settings one settings x proxies table per statistic."""
     frame = ablation.table
     known = {str(r.path.resolve()): r for r in runs}
     listed = []
@@ -171,26 +172,39 @@ def ablation_from_file(ablation: AblationFile, runs: list[ProxyRun]) -> Table:
     provenance = [Provenance(source=str(ablation.path), command=f"bench ablation {' '.join(dict.fromkeys(frame['run']))} --out {ablation.path} (reconstructed from the table's runs)")]
     provenance += [run_provenance(r) for r in listed if r is not None]
     unlisted = [r.name for r in runs if r.is_ablation and r not in listed]
-    table = _ablation_table(frame, f"read from {ablation.path.name}", provenance, str(ablation.path))
+    tables = _as_list(_ablation_table(frame, f"read from {ablation.path.name}", provenance, str(ablation.path)))
     if unlisted:
-        table.notes.append("Ablation runs found but not in this table (rerun `bench ablation` to include them): " + ", ".join(unlisted) + ".")
-    return table
+        tables[0].notes.append("Ablation runs found but not in this table (rerun `bench ablation` to include them): " + ", ".join(unlisted) + ".")
+    return tables
 
 
-def ablation_from_runs(reference: ProxyRun, ablation_runs: list[ProxyRun], n_boot: int) -> Table | Missing:
+def ablation_from_runs(reference: ProxyRun, ablation_runs: list[ProxyRun], n_boot: int) -> list[Table] | list[Missing]:
     """An ablation table computed from stored runs (no stored ablation CSV)."""
     dirs = [reference.path, *(r.path for r in ablation_runs)]
     try:
         frame = ablation_table(dirs, GLUE, n_boot)
     except UserError as exc:
-        return Missing("ablation", "Ablation of Table 1 settings", f"The ablation runs cannot be compared: {exc}.", [ABLATION_COMMAND])
+        return [Missing("ablation", "Ablation of Table 1 settings", f"The ablation runs cannot be compared: {exc}.", [ABLATION_COMMAND])]
     provenance = [run_provenance(r) for r in [reference, *ablation_runs]]
     how = f"computed by the report from the runs' rows with bench.ablation (reference {reference.name}, {n_boot} bootstrap resamples)"
-    return _ablation_table(frame, how, provenance, "runs")
+    return _as_list(_ablation_table(frame, how, provenance, "runs"))
 
 
-def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance], source: str) -> Table:
+def _as_list(tables: Table | list[Table]) -> list[Table]:
+    return tables if isinstance(tables, list) else [tables]
+
+
+#: Above this many settings the ablation is drawn transposed (settings as rows), one table per statistic.
+WIDE_ABLATION = 4
+
+
+def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance], source: str) -> Table | list[Table]:
     settings = list(dict.fromkeys(frame["setting"]))
+    if len(settings) > WIDE_ABLATION:
+        tau = _ablation_by_setting(frame, "kendall_tau", how, provenance, source)
+        rho = _ablation_by_setting(frame, "spearman_rho", how, [], source)
+        rho.notes.append("Provenance: as the Kendall τ table above.")
+        return [tau, rho]
     keyed = frame.drop_duplicates(["proxy", "setting"]).set_index(["proxy", "setting"])
     counts = frame.groupby("setting")["n"].max()
     rows = []
@@ -217,6 +231,37 @@ def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance],
         notes=[f"τ / ρ {how}.", "Paper: its Table 1 (the benchmark authors' published models and setting)."],
         provenance=provenance,
     )
+
+
+def _ablation_by_setting(frame: pd.DataFrame, stat: str, how: str, provenance: list[Provenance], source: str) -> Table:
+    """Settings as rows, the reference run's proxies as columns, one statistic (τ or ρ) per cell."""
+    settings = list(dict.fromkeys(frame["setting"]))
+    proxies = ordered_proxies(list(dict.fromkeys(frame[frame["setting"] == settings[0]]["proxy"])))
+    keyed = frame.drop_duplicates(["proxy", "setting"]).set_index(["proxy", "setting"])
+    counts = frame.groupby("setting")["n"].max()
+    name, paper_index = ("Kendall τ", 2) if stat == "kendall_tau" else ("Spearman ρ", 3)
+    rows = []
+    for setting in settings:
+        cells = [Cell(f"{setting} (n={int(counts[setting])})", "label")]
+        for proxy in proxies:
+            value = keyed.loc[(proxy, setting), stat] if (proxy, setting) in keyed.index else None
+            cells.append(Cell(_fmt_signed(value), "ours") if value is not None else Cell("—"))
+        rows.append(cells)
+    rows.append([Cell("paper (Table 1)", "label"), *(Cell(f"{TABLE1[p][paper_index]:.3f}", "paper") if p in TABLE1 else Cell("—") for p in proxies)])
+    return Table(
+        key=f"ablation-{'tau' if stat == 'kendall_tau' else 'rho'}-{slug(source)}",
+        title=f"Ablation of Table 1 settings: {name} against the GLUE mean",
+        caption="Each row is a run that differs from the reference run in the named setting, on the architectures every run scored; — where the run did not compute the proxy.",
+        header=["Setting", *proxies],
+        header_kinds=["", *(["ours"] * len(proxies))],
+        rows=rows,
+        notes=[f"{name} {how}; 95% bootstrap CIs and each proxy's cost are in the stored table.", "Last row: the paper's Table 1 (the benchmark authors' published models and setting)."],
+        provenance=provenance,
+    )
+
+
+def _fmt_signed(value: float) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.3f}"
 
 
 def missing_stability() -> Missing:

@@ -354,3 +354,18 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "file")]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_wide_ablation_is_transposed_with_one_table_per_statistic():
+    from reports.section_analysis import WIDE_ABLATION, _ablation_table
+
+    settings = ["reference", *(f"eta={i}" for i in range(WIDE_ABLATION))]
+    frame = pd.DataFrame([
+        {"setting": s, "proxy": p, "n": 10, "kendall_tau": 0.1 * i + (0.01 if p == "w-pca" else 0.0), "spearman_rho": 0.2 * i}
+        for i, s in enumerate(settings) for p in (("w-pca", "params") if s == "reference" else ("w-pca",))
+    ])
+    tau, rho = _ablation_table(frame, "test", [], "x")
+    assert tau.header == ["Setting", "w-pca", "params"] and rho.header == tau.header
+    assert [row[0].text for row in tau.rows] == [f"{s} (n=10)" for s in settings] + ["paper (Table 1)"]
+    assert tau.rows[1][1].text == "+0.110" and tau.rows[1][2].text == "—" and rho.rows[1][1].text == "+0.200"
+    assert tau.rows[-1][1].text == "0.513" and rho.rows[-1][1].text == "0.689"  # the paper's W-PCA
