@@ -339,3 +339,19 @@ def test_sigkill_mid_training_then_rerun_ends_with_the_same_weights(tmp_path):
     assert list(log_a["step"]) == list(range(1, 9))
     pd.testing.assert_series_equal(log_a["loss"], log_b["loss"])
     assert json.loads((killed / "general" / "heldout.json").read_text()) == json.loads((fresh / "general" / "heldout.json").read_text())
+
+
+def test_two_evaluations_of_one_directory_store_each_row_once(tmp_path):
+    import torch
+
+    from bench.train.config import get_train_scale
+    from bench.train.evaluate import Evaluation, read_rows
+
+    scale = get_train_scale("smoke")
+    first = Evaluation(tmp_path, scale, None, torch.device("cpu"), ["bench", "evaluate"])
+    second = Evaluation(tmp_path, scale, None, torch.device("cpu"), ["bench", "evaluate"])  # opened before any row exists
+    row = {"model": "m", "task": "sst-2", "metric": "accuracy", "value": 50.0, "split": "dev", "seed": 0, "status": "ok"}
+    first.add([row])
+    second.add([row, {**row, "metric": "score"}])
+    stored = read_rows(tmp_path / "metrics.csv")
+    assert [(r["metric"], r["value"]) for r in stored] == [("accuracy", "50.0"), ("score", "50.0")]

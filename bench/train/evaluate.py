@@ -31,6 +31,7 @@ evaluation directory made with other settings is refused.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
@@ -101,9 +102,14 @@ class Evaluation:
         return all((model, task, metric, split, str(seed)) in self.done for split, metric in pairs)
 
     def add(self, rows: list[dict[str, Any]]) -> None:
-        fresh = [r for r in rows if _key(r) not in self.done]
-        append_rows(self.path, FIELDS, fresh)
-        self.done.update(_key(r) for r in fresh)
+        """Append the rows not stored yet. Under an exclusive lock the stored keys are read
+        again, so two evaluations writing to the same directory never store a row twice."""
+        with open(self.path.with_name(ROWS + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.done |= {_key(r) for r in read_rows(self.path)}
+            fresh = [r for r in rows if _key(r) not in self.done]
+            append_rows(self.path, FIELDS, fresh)
+            self.done.update(_key(r) for r in fresh)
 
 
 def _logits(model: TaskModel, batches: Iterable[dict[str, torch.Tensor]], device: torch.device) -> list[np.ndarray]:
