@@ -164,6 +164,19 @@ def evaluation_rows(key: str, search: SearchResult | None, evaluations: Sequence
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["task", "metric", "value", "split"])), used
 
 
+def training_budget(rows: pd.DataFrame) -> str | None:
+    """How long the row's model was trained: the range of optimisation steps of its task
+    stages (the ``steps`` of its task rows), or ``None`` when no task row is stored."""
+    if rows.empty or "steps" not in rows:
+        return None
+    tasks = rows[~rows["task"].astype(str).isin(["model", "latency", "general"])]
+    steps = pd.to_numeric(tasks["steps"], errors="coerce").dropna()
+    if steps.empty:
+        return None
+    low, high = int(steps.min()), int(steps.max())
+    return f"{low if low == high else f'{low}-{high}'} training steps per task (the paper trains for epochs: compare with care)"
+
+
 def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations: Sequence[EvaluationResult]) -> Table:
     """One of Tables 2-5, 7, 8 with the paper's rows and our rows beneath reproducible ones."""
     header = ["Model", *(["Type"] if table.has_type else []), *table.columns]
@@ -185,6 +198,9 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
             pending.setdefault(key, commands_for(key, search is not None))
             marker = f" [{chr(ord('a') + list(pending).index(key))}]"
         rows.append([Cell(f"ours: {key}{marker}", "label"), *([Cell(kind)] if table.has_type else []), *cells])
+        budget = training_budget(rows_of_key)
+        if budget:
+            notes.append(f"ours: {key}: {budget}.")
         for result in [search, *used_evaluations]:
             if result is not None:
                 provenance.append(result_provenance(result, f"row ours: {key}"))

@@ -369,3 +369,12 @@ def test_wide_ablation_is_transposed_with_one_table_per_statistic():
     assert [row[0].text for row in tau.rows] == [f"{s} (n=10)" for s in settings] + ["paper (Table 1)"]
     assert tau.rows[1][1].text == "+0.110" and tau.rows[1][2].text == "—" and rho.rows[1][1].text == "+0.200"
     assert tau.rows[-1][1].text == "0.513" and rho.rows[-1][1].text == "0.689"  # the paper's W-PCA
+
+
+def test_training_budget_of_an_ours_row_is_read_from_its_task_rows():
+    from reports.section_nlu import training_budget
+
+    rows = pd.DataFrame({"task": ["model", "general", "sst-2", "rte"], "metric": ["params", "loss", "score", "score"],
+                         "value": [1.0, 2.0, 50.0, 47.0], "steps": [3, 250, 100, 80]})
+    assert training_budget(rows).startswith("80-100 training steps per task")
+    assert training_budget(rows[rows["task"] == "model"]) is None
