@@ -18,7 +18,7 @@ def test_reinitialisation_is_seeded_and_changes_linear_weights(space, benchmark,
     base = space.build_model(benchmark[0].arch, seed=0)
     for (name, pa), (_, pb), (_, p0) in zip(a.named_parameters(), b.named_parameters(), base.named_parameters()):
         assert torch.equal(pa, pb), name
-    weight = a.layers[0].ffn.linears[0].weight
+    weight = a.layers[0].ffn.linears[0].weight.detach()
     assert not torch.equal(weight, base.layers[0].ffn.linears[0].weight)
     assert torch.equal(a.layers[0].ffn.LayerNorm.weight, torch.ones_like(a.layers[0].ffn.LayerNorm.weight))
     if scheme == "xavier-uniform":
