@@ -153,7 +153,8 @@ def our_cells(table: PaperTable, search: SearchResult | None, rows: pd.DataFrame
 
 
 def evaluation_rows(key: str, search: SearchResult | None, evaluations: Sequence[EvaluationResult]) -> tuple[pd.DataFrame, list[EvaluationResult]]:
-    """Evaluation rows of the model of ``key`` (by the search's architecture, else by name)."""
+    """Evaluation rows of the model of ``key`` (by the search's architecture, else by name);
+    where several evaluations hold the same task metric, the one trained longest is kept."""
     space, method = key.split("/", 1)
     frames, used = [], []
     for evaluation in evaluations:
@@ -161,7 +162,13 @@ def evaluation_rows(key: str, search: SearchResult | None, evaluations: Sequence
         if not rows.empty:
             frames.append(rows)
             used.append(evaluation)
-    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["task", "metric", "value", "split"])), used
+    if not frames:
+        return pd.DataFrame(columns=["task", "metric", "value", "split"]), used
+    rows = pd.concat(frames, ignore_index=True)
+    if "steps" in rows:  # several evaluations of one model: each metric from its longest training
+        rows = rows.assign(_steps=pd.to_numeric(rows["steps"], errors="coerce")).sort_values("_steps", ascending=False, kind="stable", na_position="last")
+        rows = rows.drop_duplicates([c for c in ("task", "metric", "split") if c in rows]).drop(columns="_steps")
+    return rows, used
 
 
 def training_budget(rows: pd.DataFrame) -> str | None:

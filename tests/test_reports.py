@@ -378,3 +378,20 @@ def test_training_budget_of_an_ours_row_is_read_from_its_task_rows():
                          "value": [1.0, 2.0, 50.0, 47.0], "steps": [3, 250, 100, 80]})
     assert training_budget(rows).startswith("80-100 training steps per task")
     assert training_budget(rows[rows["task"] == "model"]) is None
+
+
+def test_the_longest_trained_evaluation_of_a_model_supplies_each_metric():
+    from reports.section_nlu import evaluation_rows
+
+    class Stored:
+        def __init__(self, steps, value):
+            self.frame = pd.DataFrame({"task": ["sst-2", "rte"], "metric": ["score", "score"], "value": [value, 47.0], "split": ["dev", "dev"], "steps": [steps, steps]})
+
+        def rows_for(self, space, arch=None, model=None):
+            return self.frame
+
+    short, long = Stored(100, 50.9), Stored(300, 67.0)
+    long.frame = long.frame[long.frame["task"] == "sst-2"]
+    rows, used = evaluation_rows("nlu-small/w-pca", None, [short, long])
+    assert used == [short, long]
+    assert rows.set_index("task")["value"].to_dict() == {"sst-2": 67.0, "rte": 47.0}
