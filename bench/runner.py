@@ -311,6 +311,59 @@ def _execute_dask(tasks: list[Task], settings: RunSettings, scheduler: str | Non
         client.close()
 
 
+def make_settings(
+    space,
+    proxies: Sequence[str],
+    options: dict[str, Any],
+    scale,
+    batch_size: int | None,
+    seq_len: int | None,
+    sample_seed: int,
+    text: str,
+    plugins: Sequence[str],
+    data_dir: str | None,
+    jobs: int,
+    variant: str | None = None,
+    train_mode: bool = False,
+    loss: str = "token-ce",
+    init: str = "default",
+) -> RunSettings:
+    """The settings of a scoring pass (``bench run`` and proxy searches): the scale's batch
+    and sequence length unless given, one torch thread per worker when ``jobs > 1``.
+
+    Raises:
+        UserError: for an unknown text, loss or initialisation, or a sequence longer than 512.
+    """
+    from bench.init_schemes import INIT_SCHEMES
+    from proxies.losses import LOSSES
+
+    if text not in TEXT_FILES:
+        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
+    if loss not in LOSSES:
+        raise UserError(f"unknown loss {loss!r}; allowed: {', '.join(LOSSES)}")
+    if init not in INIT_SCHEMES:
+        raise UserError(f"unknown initialisation {init!r}; allowed: {', '.join(INIT_SCHEMES)}")
+    settings = RunSettings(
+        space=space.name,
+        variant=space.check_variant(variant),
+        proxies=tuple(proxies),
+        options=options,
+        batch_size=batch_size or scale.batch_size,
+        seq_len=seq_len or scale.seq_len,
+        sample_seed=sample_seed,
+        text=text,
+        train_mode=train_mode,
+        loss=loss,
+        init=init,
+        plugins=tuple(plugins),
+        data_dir=data_dir,
+        threads=max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0,
+    )
+    if settings.seq_len > 512:
+        raise UserError(f"sequence length {settings.seq_len} exceeds the models' 512 positions")
+    return settings
+
+
 def run(
     space_name: str,
     out_dir: str | os.PathLike,
@@ -345,34 +398,8 @@ def run(
     chosen_scale = get_scale(scale)
     if backend not in ("joblib", "dask"):
         raise UserError(f"unknown backend {backend!r}; allowed: joblib, dask")
-    if text not in TEXT_FILES:
-        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
-    from proxies.losses import LOSSES
-
-    if loss not in LOSSES:
-        raise UserError(f"unknown loss {loss!r}; allowed: {', '.join(LOSSES)}")
-    from bench.init_schemes import INIT_SCHEMES
-
-    if init not in INIT_SCHEMES:
-        raise UserError(f"unknown initialisation {init!r}; allowed: {', '.join(INIT_SCHEMES)}")
-    settings = RunSettings(
-        space=space.name,
-        variant=space.check_variant(variant),
-        proxies=tuple(proxies),
-        options=options,
-        batch_size=batch_size or chosen_scale.batch_size,
-        seq_len=seq_len or chosen_scale.seq_len,
-        sample_seed=sample_seed,
-        text=text,
-        train_mode=train_mode,
-        loss=loss,
-        init=init,
-        plugins=tuple(plugins),
-        data_dir=data_dir,
-        threads=max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0,
-    )
-    if settings.seq_len > 512:
-        raise UserError(f"sequence length {settings.seq_len} exceeds the models' 512 positions")
+    settings = make_settings(space, proxies, options, chosen_scale, batch_size, seq_len, sample_seed, text, plugins, data_dir, jobs,
+                             variant=variant, train_mode=train_mode, loss=loss, init=init)
     selection = select_archs(space, archs, limit, sample_seed, data_dir)
     data.resolve(TEXT_FILES[text], data_dir)  # fail early on missing text, before any model is built
     store = RunStore(out_dir)

@@ -612,27 +612,9 @@ def proxy_settings(space, proxy: str, options: dict[str, Any], scale: str, batch
     """
     from bench import data
     from bench.inputs import TEXT_FILES
-    from bench.runner import RunSettings
+    from bench.runner import make_settings
     from bench.scales import get_scale
 
-    chosen = get_scale(scale)
-    if text not in TEXT_FILES:
-        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
-    settings = RunSettings(
-        space=space.name,
-        variant=space.check_variant(None),
-        proxies=(proxy,),
-        options=options,
-        batch_size=batch_size or chosen.batch_size,
-        seq_len=seq_len or chosen.seq_len,
-        sample_seed=sample_seed,
-        text=text,
-        train_mode=False,
-        plugins=tuple(plugins),
-        data_dir=data_dir,
-        threads=max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0,
-    )
-    if settings.seq_len > 512:
-        raise UserError(f"sequence length {settings.seq_len} exceeds the models' 512 positions")
+    settings = make_settings(space, (proxy,), options, get_scale(scale), batch_size, seq_len, sample_seed, text, plugins, data_dir, jobs)
     data.resolve(TEXT_FILES[text], data_dir)
     return settings
