@@ -71,3 +71,20 @@ def test_damaged_manifest_is_reported(tmp_path):
     with pytest.raises(UserError, match="not valid JSON"):
         RunStore(tmp_path).manifest()
     json.loads('{"ok": 1}')
+
+
+def test_exclusive_lock_keeps_a_second_process_out_until_released(tmp_path):
+    import subprocess
+    import sys
+
+    from bench.locking import exclusive_lock
+
+    lock = tmp_path / "sub" / "stage.lock"
+    probe = (
+        "import fcntl, sys\n"
+        "h = open(sys.argv[1], 'a')\n"
+        "try:\n    fcntl.flock(h, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n    sys.exit(3)\n"
+    )
+    with exclusive_lock(lock):
+        assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 0

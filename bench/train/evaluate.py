@@ -31,7 +31,6 @@ evaluation directory made with other settings is refused.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import math
@@ -46,6 +45,7 @@ from torch import nn
 from tqdm import tqdm
 
 from bench.errors import UserError
+from bench.locking import exclusive_lock
 from bench.store import RunStore, device_description
 from bench.train import checkpoint as ckpt
 from bench.train import glue, squad
@@ -104,8 +104,7 @@ class Evaluation:
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Append the rows not stored yet. Under an exclusive lock the stored keys are read
         again, so two evaluations writing to the same directory never store a row twice."""
-        with open(self.path.with_name(ROWS + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive_lock(self.path.with_name(ROWS + ".lock")):
             self.done |= {_key(r) for r in read_rows(self.path)}
             fresh = [r for r in rows if _key(r) not in self.done]
             append_rows(self.path, FIELDS, fresh)

@@ -16,7 +16,9 @@ budget. The result is cached under ``--teacher-cache`` in a directory named afte
 task and a hash of (teacher, its config file, task, seed, budget and sequence length,
 steps, number of training examples), so all
 students of a table share one fine-tuned teacher per task; an interrupted fine-tuning
-resumes like any stage.
+resumes like any stage. Trainings that share a cache may run at the same time: a lock file
+beside each teacher's directory lets one of them fine-tune it while the others wait for
+the result.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import torch
 from torch.nn import functional as F
 
 from bench.errors import UserError
+from bench.locking import exclusive_lock
 from bench.seeding import derive_seed
 from bench.train import loop
 from bench.train.config import StageBudget
@@ -146,17 +149,18 @@ def finetuned_teacher(
         return {"loss": supervised_loss(task.kind, logits, batch)}
 
     info: dict[str, Any] = {"teacher": spec, "task": task.name, "seed": seed, "examples": len(task), "batch_size": budget.batch_size}
-    loop.run_stage(
-        directory,
-        model,
-        step_loss,
-        loop.Schedule(steps=steps, lr=budget.lr),
-        dropout_seed=derive_seed(seed, "teacher-dropout", task.name),
-        device=device,
-        save_every=save_every,
-        log_every=log_every,
-        progress=progress,
-        desc=f"teacher {task.name}",
-        info=info,
-    )
+    with exclusive_lock(directory.with_name(directory.name + ".lock")):  # one trainer per cached teacher
+        loop.run_stage(
+            directory,
+            model,
+            step_loss,
+            loop.Schedule(steps=steps, lr=budget.lr),
+            dropout_seed=derive_seed(seed, "teacher-dropout", task.name),
+            device=device,
+            save_every=save_every,
+            log_every=log_every,
+            progress=progress,
+            desc=f"teacher {task.name}",
+            info=info,
+        )
     return model.eval(), directory
