@@ -50,3 +50,12 @@ def read_arch_json(path: Path, flag: str) -> Any:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise UserError(f"cannot read architectures from {path}: {exc}") from exc
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, device: bool = False) -> None:
+    """The options several commands share: ``--data-dir``, ``--no-progress`` and, with
+    ``device``, ``--device``."""
+    if device:
+        parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
+    parser.add_argument("--no-progress", action="store_true", help="do not draw progress bars")

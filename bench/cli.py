@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from bench import __version__
-from bench.argtypes import csv_list, positive_int, proxy_option
+from bench.argtypes import add_common_options, csv_list, positive_int, proxy_option
 from bench.errors import UserError, user_errors
 
 log = logging.getLogger("bench")
@@ -84,12 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--init", default="default", help="weight initialisation: default (the space's own, BERT N(0, 0.02)), xavier-uniform, kaiming-normal or torch-default")
     run.add_argument("--proxy-option", type=proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
-    run.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
+    add_common_options(run)
     run.add_argument("--jobs", type=positive_int, default=1, help="worker processes (joblib); default 1")
     run.add_argument("--backend", default="joblib", choices=["joblib", "dask"], help="joblib worker processes (default) or a dask.distributed cluster")
     run.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address for --backend dask, e.g. tcp://10.0.0.1:8786")
     run.add_argument("--out", default=None, help="run directory; default runs/SPACE-SCALE")
-    run.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
 
     lst = sub.add_parser("list", help="list proxies, spaces, variants or scales", description="List what the harness knows.")
     lst.add_argument("what", choices=["proxies", "spaces", "variants", "scales"], help="what to list")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.argtypes import positive_int, proxy_option, read_arch_json
+from bench.argtypes import add_common_options, positive_int, proxy_option, read_arch_json
 from bench.errors import UserError
 
 log = logging.getLogger("bench")
@@ -74,8 +74,7 @@ def _ga_arguments(parser: argparse.ArgumentParser) -> None:
     ga.add_argument("--initial", default=None, metavar="FILE", help="JSON list of architectures to place in generation 0 (each must respect the parameter limit)")
     ga.add_argument("--no-prefix", action="store_true", help="do not reuse the activations of shared block prefixes (same values, slower)")
     ga.add_argument("--prefix-cache-mb", type=positive_int, default=1024, help="memory bound of the prefix activation cache per process (default 1024)")
-    ga.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
-    ga.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    add_common_options(ga)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -119,12 +118,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--space", default="nlu-small", help="nlu-small (default), nlu-tiny or nlu-large")
     train.add_argument("--scale", default="smoke", help="smoke | cpu | paper (default smoke)")
     train.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order, paths and masks; default 0")
-    train.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    add_common_options(train, device=True)
     train.add_argument("--steps", type=positive_int, default=None, help="training steps (overrides the scale)")
     train.add_argument("--stop-after", type=positive_int, default=None, metavar="N", help="end this session after N steps (a checkpoint is written; rerun to continue)")
-    train.add_argument("--data-dir", default=None, help="reference data directory")
     train.add_argument("--out", default=None, help="supernet directory; default runs/spos/SPACE-SCALE")
-    train.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
     train.set_defaults(handler=cmd_spos_train)
 
     ssearch = actions.add_parser(

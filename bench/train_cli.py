@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bench.argtypes import add_common_options
 from bench.errors import UserError
 
 log = logging.getLogger("bench.train")
@@ -80,10 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--text", default=None, help="general-distillation text: wikitext-2 (default below paper) or wikipedia+bookcorpus (default at paper)")
     tr.add_argument("--max-steps", type=int, default=None, help="at most N steps in every stage, teacher fine-tuning included (replaces the scale's cap; e.g. a tiny-budget check of a cpu command)")
     tr.add_argument("--save-every", type=int, default=None, help="steps between checkpoints (default: the scale's; smoke 2, cpu 50)")
-    tr.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    tr.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
+    add_common_options(tr, device=True)
     tr.add_argument("--out", default=None, help="training directory (default runs/train/NAME-SCALE)")
-    tr.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
     tr.set_defaults(handler=cmd_train)
 
     ev = subparsers.add_parser(
@@ -98,9 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--tasks", default="all", help="'all' (default), 'glue', or comma-separated task names")
     ev.add_argument("--teachers", default="no", choices=("no", "also", "only"), help="also (or only) evaluate the fine-tuned teachers the students learned from (default no)")
     ev.add_argument("--limit", type=int, default=None, help="evaluate the first N examples of each dev set (default: the scale's; smoke 24)")
-    ev.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    ev.add_argument("--data-dir", default=None, help="reference data directory")
-    ev.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
+    add_common_options(ev, device=True)
     ev.set_defaults(handler=cmd_evaluate)
 
 

@@ -80,8 +80,9 @@ def _hooked(modules: list[nn.Module], pick) -> Iterator[list[torch.Tensor]]:
             handle.remove()
 
 
-class StudentEncoder(nn.Module):
-    """An NLU-space encoder returning :class:`Features` (see the module docstring)."""
+class _Encoder(nn.Module):
+    """The part both encoders share: the wrapped model, its width, and a plain forward pass
+    (``attn_target=None``: only the last hidden state, no hooks) or :meth:`_features`."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -96,6 +97,16 @@ class StudentEncoder(nn.Module):
         if attn_target is None:
             last = self.model(**inputs).last_hidden_state
             return Features(last, [], [], last)
+        return self._features(inputs, attn_target)
+
+    def _features(self, inputs: dict[str, torch.Tensor], attn_target: str) -> Features:
+        raise NotImplementedError
+
+
+class StudentEncoder(_Encoder):
+    """An NLU-space encoder returning :class:`Features` (see the module docstring)."""
+
+    def _features(self, inputs: dict[str, torch.Tensor], attn_target: str) -> Features:
         modules = list(self.model.proxy_taps().get("attention_probs", [])) if attn_target == "probs" else modules_with_role(self.model, "mixer")
         with _hooked(modules, lambda out: out) as attention:
             out = self.model(**inputs, output_hidden_states=True)
@@ -103,7 +114,7 @@ class StudentEncoder(nn.Module):
         return Features(states[0], states[1:], list(attention), out.last_hidden_state)
 
 
-class TeacherEncoder(nn.Module):
+class TeacherEncoder(_Encoder):
     """A BERT-family ``transformers`` encoder returning :class:`Features`.
 
     Raises:
@@ -111,22 +122,13 @@ class TeacherEncoder(nn.Module):
     """
 
     def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
+        super().__init__(model)
         layers = getattr(getattr(model, "encoder", None), "layer", None)
         if layers is None or not all(hasattr(layer, "attention") for layer in layers):
             raise ValueError(f"{type(model).__name__} is not a BERT-family encoder (encoder.layer[i].attention)")
         self._attention_modules = [layer.attention for layer in layers]
 
-    @property
-    def hidden_size(self) -> int:
-        return int(self.model.config.hidden_size)
-
-    def forward(self, batch: dict[str, torch.Tensor], attn_target: str | None = None) -> Features:
-        inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
-        if attn_target is None:
-            last = self.model(**inputs).last_hidden_state
-            return Features(last, [], [], last)
+    def _features(self, inputs: dict[str, torch.Tensor], attn_target: str) -> Features:
         probs = attn_target == "probs"
         with _hooked([] if probs else self._attention_modules, lambda out: out[0] if isinstance(out, tuple) else out) as attention:
             out = self.model(**inputs, output_hidden_states=True, output_attentions=probs)
