@@ -125,6 +125,16 @@ def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: s
     return diffs
 
 
+def repair_tail(path: Path) -> None:
+    """Cut an incomplete last line (from a kill during a write) off ``path``."""
+    if not path.is_file():
+        return
+    with open(path, "rb+") as handle:
+        content = handle.read()
+        if content and not content.endswith(b"\n"):
+            handle.truncate(content.rfind(b"\n") + 1)
+
+
 class RunStore:
     """One run directory: its manifest, its append-only rows and its ground truth."""
 
@@ -186,13 +196,7 @@ class RunStore:
 
     def _repair_rows(self) -> None:
         """Cut a torn last line (from a kill during a write) off ``rows.csv``."""
-        path = self.rows_path
-        if not path.is_file():
-            return
-        with open(path, "rb+") as handle:
-            content = handle.read()
-            if content and not content.endswith(b"\n"):
-                handle.truncate(content.rfind(b"\n") + 1)
+        repair_tail(self.rows_path)
 
     def done_keys(self) -> set[tuple[str, ...]]:
         """Keys (space, arch_hash, proxy, proxy_version, seed) of the rows already stored."""

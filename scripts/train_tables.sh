@@ -13,14 +13,17 @@
 # Environment:
 #   SCALE=cpu          smoke | cpu | paper (paper: --teacher bert-base-uncased, needs `datasets` and a GPU)
 #   DEVICE=cpu         cpu | cuda (W-PCA-Large is trained only with cuda)
-#   MAX_STEPS=         at most N steps per stage: a shorter budget (the committed results/eval used
-#                      MAX_STEPS=100), or with MAX_STEPS=2 a check of the commands (then use a
-#                      scratch RESULTS/RUNS so that real runs are not mixed with it)
+#   MAX_STEPS=         at most N steps per stage: a shorter budget (results/eval-100steps used
+#                      MAX_STEPS=100 with RESULTS=results/eval-100steps), or with MAX_STEPS=2 a check
+#                      of the commands (then use a scratch RESULTS/RUNS so that real runs are not
+#                      mixed with it)
 #   ONLY=              space-separated <space>/<method> keys to train, e.g. "nlu-small/w-pca nlu-small/params"
 #                      (default: every paper row)
 #   EVAL_LIMIT=        evaluate on the first N examples of each dev set only (with MAX_STEPS)
 #   THREADS=1          CPU threads (OMP_NUM_THREADS): on a shared 2-core machine one thread is ~3x faster than two
-#   TASKS=all          the tasks (all: every GLUE task and SQuAD; absent ones are reported missing)
+#   TASKS=all          the tasks in training order (all: every GLUE task and SQuAD; absent ones are
+#                      reported missing). Two runs side by side (one per core) share the teacher cache;
+#                      opposite task orders let each fine-tune different teachers while the other trains
 #   RUNS=runs/train    RESULTS=results/eval    SEARCH=results/search    BENCH=.venv/bin/bench    SEED=0
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,8 +1,8 @@
 """Append-only CSV files: one ``write`` + ``fsync`` per batch of rows, torn last lines cut on reopen.
 
-Used for a stage's ``log.csv`` and an evaluation directory's ``evaluation.csv``. A kill
-during a write leaves at most one incomplete last line, which :func:`repair_tail` removes
-before the file is read or appended to again.
+Used for a stage's ``log.csv`` and an evaluation directory's ``metrics.csv``. A kill
+during a write leaves at most one incomplete last line, which
+:func:`bench.store.repair_tail` removes before the file is read or appended to again.
 """
 
 from __future__ import annotations
@@ -13,15 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-
-def repair_tail(path: Path) -> None:
-    """Cut an incomplete last line (from a kill during a write) off ``path``."""
-    if not path.is_file():
-        return
-    with open(path, "rb+") as handle:
-        content = handle.read()
-        if content and not content.endswith(b"\n"):
-            handle.truncate(content.rfind(b"\n") + 1)
+from bench.store import repair_tail
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
