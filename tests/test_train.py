@@ -355,3 +355,20 @@ def test_two_evaluations_of_one_directory_store_each_row_once(tmp_path):
     second.add([row, {**row, "metric": "score"}])
     stored = read_rows(tmp_path / "metrics.csv")
     assert [(r["metric"], r["value"]) for r in stored] == [("accuracy", "50.0"), ("score", "50.0")]
+
+
+def test_train_tables_script_trains_and_evaluates_one_searched_model(tmp_path, data_dir):
+    """scripts/train_tables.sh, the documented one command: train + evaluate + the teacher row."""
+    repo = Path(__file__).resolve().parents[1]
+    env = _env(SCALE="smoke", ONLY="nlu-tiny/w-pca", TASKS="wnli", RUNS=str(tmp_path / "runs"), RESULTS=str(tmp_path / "eval"),
+               BENCH=str(Path(sys.executable).with_name("bench")), PROXYBENCH_DATA=str(data_dir))
+    done = subprocess.run(["bash", "scripts/train_tables.sh"], cwd=repo, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    arch = json.loads((repo / "results" / "search" / "nlu-tiny-w-pca" / "best_arch.json").read_text())
+    manifest = json.loads((tmp_path / "runs" / "nlu-tiny-w-pca-smoke" / "manifest.json").read_text())
+    assert manifest["config"]["arch"] == arch
+    rows = pd.read_csv(tmp_path / "eval" / "nlu-tiny-w-pca" / "metrics.csv", keep_default_na=False)
+    wnli = rows[(rows["task"] == "wnli") & (rows["metric"] == "accuracy")]
+    assert len(wnli) == 1 and wnli["status"].item() == "ok" and wnli["steps"].item() == 3 and wnli["model"].item() == "nlu-tiny-w-pca"
+    teacher = pd.read_csv(tmp_path / "eval" / "teacher" / "metrics.csv", keep_default_na=False)
+    assert "wnli" in set(teacher["task"])
