@@ -285,6 +285,22 @@ def test_rerun_resumes_without_training_or_duplicating(smoke_run):
     assert set(pd.read_csv(only / "metrics.csv")["model"]) == {"teacher (all-MiniLM-L6-v2)"}
 
 
+def test_recorded_teacher_paths_are_absolute_and_a_moved_teacher_is_reported(smoke_run, tmp_path, caplog):
+    _, train_dir, _, _ = smoke_run
+    recorded = Path(json.loads((train_dir / "tasks" / "rte" / "done.json").read_text())["teacher_dir"])
+    assert recorded.is_absolute() and (recorded / "final.safetensors").is_file()
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(train_dir, copy)
+    done = copy / "tasks" / "rte" / "done.json"
+    done.write_text(json.dumps({**json.loads(done.read_text()), "teacher_dir": str(tmp_path / "gone")}))
+    out = tmp_path / "teachers"
+    assert main(["evaluate", str(copy), "--out", str(out), "--tasks", "rte", "--teachers", "only", "--no-progress"]) == 0
+    assert "the fine-tuned teacher of task rte is not at" in caplog.text and str(tmp_path / "gone") in caplog.text
+    assert "rte" not in set(pd.read_csv(out / "metrics.csv")["task"])
+
+
 def _error(capsys, argv) -> str:
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()

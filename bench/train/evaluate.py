@@ -244,7 +244,10 @@ def _evaluate_teachers(ev: Evaluation, config: dict[str, Any], teachers: dict[st
         _add_latency(ev, {**base, "steps": ""}, encoder, data_dir)
     for task, directory in teachers.items():
         done = ckpt.done_info(directory)
-        if done is None or ev.has(name, task, seed, metric_names(task)):
+        if done is None:
+            log.warning("%s: the fine-tuned teacher of task %s is not at %s (moved or deleted); no teacher row for it", name, task, directory)
+            continue
+        if ev.has(name, task, seed, metric_names(task)):
             continue
         kind, num_labels = head_spec(task)
         model = _task_model(load_teacher(spec), kind, num_labels, ckpt.load_weights(directory / ckpt.FINAL), ev.device)

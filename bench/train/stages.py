@@ -193,7 +193,7 @@ def task_distillation(out: Path, task: TaskData, settings: TrainSettings, device
         dropout_seed=derive_seed(settings.seed, "dropout", task.name), device=device,
         save_every=scale.save_every, log_every=scale.log_every, progress=progress, desc=f"task {task.name}",
         info={"task": task.name, "kind": task.kind, "num_labels": task.num_labels, "examples": len(task),
-              "batch_size": budget.batch_size, "seq_len": budget.seq_len, "teacher_dir": str(teacher_dir)},
+              "batch_size": budget.batch_size, "seq_len": budget.seq_len, "teacher_dir": str(teacher_dir.resolve())},
     )
     return directory
 
