@@ -258,10 +258,12 @@ class EvaluationResult:
         return list(dict.fromkeys(self.metrics["model"].astype(str))) if "model" in self.metrics else [self.path.name]
 
     def rows_for(self, space: str, arch: Any = None, model: str | None = None) -> pd.DataFrame:
-        """The rows of the model trained on ``arch`` in ``space`` (else the model named ``model``)."""
+        """The rows of the model trained on ``arch`` in ``space`` (else the model named
+        ``model``): its scores (status ``ok``) and the tasks stored as ``missing`` (no value;
+        ``note`` says why)."""
         frame = self.metrics
         if "status" in frame:
-            frame = frame[frame["status"].astype(str).isin(["ok", ""])]
+            frame = frame[frame["status"].astype(str).isin(["ok", "", "missing"])]
         if arch is not None and {"space", "arch"} <= set(frame.columns):
             same = frame[(frame["space"].astype(str) == space) & frame["arch"].map(lambda a: _same_arch(a, arch))]
             if not same.empty:

@@ -76,6 +76,39 @@ def commands_for(key: str, have_search: bool) -> list[str]:
     return out
 
 
+def gap_note(key: str, table: PaperTable, cells: list[Cell], rows: pd.DataFrame, have_search: bool) -> str:
+    """Why an ``ours`` row has missing cells: nothing trained yet (with the commands), or per
+    column, the task is absent from the local data (the ``missing`` rows ``bench evaluate``
+    stored, with their note) or not evaluated yet."""
+    commands = " && ".join(f"`{c}`" for c in commands_for(key, have_search))
+    if rows.empty:
+        return f"not trained yet; produce it with: {commands}"
+    columns = list(table.columns)
+    absent: list[str] = []
+    reasons: list[str] = []
+    pending: list[str] = []
+    status = rows["status"].astype(str) if "status" in rows else pd.Series("", index=rows.index)
+    for column, cell in zip(columns, cells):
+        if cell.kind != "missing" or column in ("AVG", "#Params (M)", "Time (GPU days)"):
+            continue
+        notes = [str(n) for task, _, _ in METRICS.get(column, ())
+                 for n in rows.loc[(rows["task"].astype(str) == task) & (status == "missing"), "note"] if str(n) not in ("", "nan")]
+        if notes:
+            absent.append(column)
+            if notes[0] not in reasons:
+                reasons.append(notes[0])
+        else:
+            pending.append(column)
+    parts = []
+    if absent:
+        parts.append(f"{', '.join(absent)}: not in the local data ({'; '.join(reasons)})")
+    if pending:
+        parts.append(f"{', '.join(pending)}: not trained or evaluated yet (the commands: {commands}, with --tasks)")
+    if "AVG" in columns and cells[columns.index("AVG")].kind == "missing":
+        parts.append("AVG: needs every task of the row")
+    return "; ".join(parts) or "some cells are missing"
+
+
 def _fmt(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -171,12 +204,22 @@ def evaluation_rows(key: str, search: SearchResult | None, evaluations: Sequence
     return rows, used
 
 
-def training_budget(rows: pd.DataFrame) -> str | None:
+NOT_TASKS = ("model", "latency", "general", "glue")
+
+
+def table_tasks(table: PaperTable) -> set[str]:
+    """The tasks whose scores fill the table's columns."""
+    return {task for column in table.columns for task, _, _ in METRICS.get(column, ()) if task not in NOT_TASKS}
+
+
+def training_budget(rows: pd.DataFrame, tasks: set[str] | None = None) -> str | None:
     """How long the row's model was trained: the range of optimisation steps of its task
-    stages (the ``steps`` of its task rows), or ``None`` when no task row is stored."""
+    stages (the ``steps`` of its rows for ``tasks``, default every task), or ``None`` when
+    no such row is stored."""
     if rows.empty or "steps" not in rows:
         return None
-    tasks = rows[~rows["task"].astype(str).isin(["model", "latency", "general"])]
+    names = rows["task"].astype(str)
+    tasks = rows[names.isin(tasks) if tasks is not None else ~names.isin(NOT_TASKS)]
     steps = pd.to_numeric(tasks["steps"], errors="coerce").dropna()
     if steps.empty:
         return None
@@ -202,10 +245,10 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
         splits |= used
         marker = ""
         if any(c.kind == "missing" for c in cells):
-            pending.setdefault(key, commands_for(key, search is not None))
+            pending.setdefault(key, gap_note(key, table, cells, rows_of_key, search is not None))
             marker = f" [{chr(ord('a') + list(pending).index(key))}]"
         rows.append([Cell(f"ours: {key}{marker}", "label"), *([Cell(kind)] if table.has_type else []), *cells])
-        budget = training_budget(rows_of_key)
+        budget = training_budget(rows_of_key, table_tasks(table))
         if budget:
             notes.append(f"ours: {key}: {budget}.")
         for result in [search, *used_evaluations]:
@@ -214,8 +257,8 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
     if splits and table.split not in splits:
         notes.append(f"Our scores are on the {', '.join(sorted(splits))} split(s), the paper's on the {table.split} set"
                      + (" (GLUE test labels are not public)." if table.split == "test" else "."))
-    for index, (key, commands) in enumerate(pending.items()):
-        notes.append(f"[{chr(ord('a') + index)}] {key} missing; produce it with: " + " && ".join(f"`{c}`" for c in commands))
+    for index, (key, note) in enumerate(pending.items()):
+        notes.append(f"[{chr(ord('a') + index)}] {key}: {note}")
     notes.append("Rows marked (paper) are the paper's numbers (its own models, or other work it cites); rows marked ours are measured here.")
     if not provenance:
         provenance.append(Provenance(source="no search or evaluation results yet", derived="every ours row is missing; see the commands above"))

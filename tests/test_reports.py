@@ -395,3 +395,29 @@ def test_the_longest_trained_evaluation_of_a_model_supplies_each_metric():
     rows, used = evaluation_rows("nlu-small/w-pca", None, [short, long])
     assert used == [short, long]
     assert rows.set_index("task")["value"].to_dict() == {"sst-2": 67.0, "rte": 47.0}
+
+
+def test_budget_counts_only_the_tables_tasks_and_gap_notes_say_why_cells_are_missing():
+    from reports.model import Cell
+    from reports.paper_values import NLU_TABLES
+    from reports.section_nlu import gap_note, our_cells, table_tasks, training_budget
+
+    table5 = next(t for t in NLU_TABLES if t.number == 5)
+    rows = pd.DataFrame({
+        "task": ["model", "sst-2", "mrpc", "squad-v1.1", "qnli", "qnli"],
+        "metric": ["params_official", "score", "score", "f1", "accuracy", "score"],
+        "value": [15.7e6, 67.0, 80.9, 9.2, None, None],
+        "split": ["-", "dev", "dev", "dev-heldout-articles", "dev", "dev"],
+        "steps": [300, 300, 300, 100, None, None],
+        "status": ["ok", "ok", "ok", "ok", "missing", "missing"],
+        "note": ["", "", "", "", "QNLI has no training set here", "QNLI has no training set here"],
+    })
+    assert "squad-v1.1" not in table_tasks(table5) and {"sst-2", "qnli", "mrpc"} <= table_tasks(table5)
+    assert training_budget(rows, table_tasks(table5)).startswith("300 training steps")  # SQuAD's 100 is not in Table 5
+    cells, _ = our_cells(table5, None, rows)
+    note = gap_note("nlu-small/w-pca", table5, cells, rows, have_search=True)
+    assert note.startswith("QNLI: not in the local data (QNLI has no training set here)")
+    assert "CoLA, STS-B, MNLI-m, RTE, QQP: not trained or evaluated yet" in note and "bench train" in note
+    assert note.endswith("AVG: needs every task of the row")
+    empty = pd.DataFrame(columns=rows.columns)
+    assert gap_note("nlu-small/v-pca", table5, [Cell("missing", "missing")] * len(table5.columns), empty, True).startswith("not trained yet; produce it with: `bench train")

@@ -210,7 +210,7 @@ def _evaluate_student(ev: Evaluation, train_dir: Path, config: dict[str, Any], t
     info = json.loads((train_dir / "model.json").read_text())
     name, seed = config["name"], config["seed"]
     general = ckpt.done_info(train_dir / "general")
-    base = {"model": name, "seed": seed, "space": config["space"], "arch": json.dumps(config["arch"]), "teacher": config["teacher"], "train_dir": str(train_dir)}
+    base = {"model": name, "seed": seed, "space": config["space"], "arch": json.dumps(config["arch"]), "teacher": config["teacher"], "train_dir": str(train_dir.resolve())}
     ev.add(_rows({**base, "steps": general["steps"], "n": ""}, "model", {("-", "params"): info["params"], ("-", "params_official"): info["params_official"]}))
     if not ev.has(name, LATENCY[0], seed, [(LATENCY_SPLIT, LATENCY[1])]):
         student, _ = build_student(config["space"], config["arch"], seed)
