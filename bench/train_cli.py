@@ -126,7 +126,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     outcome = train(out, settings, tasks, teacher_cache=cache, progress=not args.no_progress, command=["bench", *sys.argv[1:]])
     for task, state in outcome.items():
         print(f"{task}: {state}")
-    print(f"trained {args.name} in {out}; next: bench evaluate {out} --out runs/eval-{scale.name}")
+    target = f"runs/eval-{scale.name}" if scale.name == "smoke" else f"results/eval/{args.name}"
+    print(f"trained {args.name} in {out}; next: bench evaluate {out} --out {target}")
     return 0
 
 
