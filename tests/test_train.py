@@ -270,6 +270,8 @@ def test_smoke_train_and_evaluate_write_tidy_rows(smoke_run, capsys):
     teacher = ok[ok["model"] == "teacher (all-MiniLM-L6-v2)"]
     assert {"rte", "sts-b", "squad-v1.1", "model", "latency"} <= set(teacher["task"])
     assert not rows.duplicated(["model", "task", "metric", "split", "seed"]).any()
+    training = json.loads((eval_dir / "training" / "Tiny.json").read_text())
+    assert training["command"] == manifest["command"] and training["config"] == manifest["config"]
 
 
 def test_rerun_resumes_without_training_or_duplicating(smoke_run):

@@ -26,7 +26,9 @@ space, arch, teacher, train_dir   where the model came from
 =========  ==================================================================================
 
 Rows are appended as each (model, task) finishes; a rerun skips what is stored, and an
-evaluation directory made with other settings is refused.
+evaluation directory made with other settings is refused. ``training/<model>.json`` keeps a
+copy of each evaluated training directory's manifest (the ``bench train`` command, config,
+package versions), so that the scores and the commands that made them are stored together.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from tqdm import tqdm
 
 from bench.errors import UserError
 from bench.locking import exclusive_lock
-from bench.store import RunStore, device_description
+from bench.store import RunStore, device_description, write_atomic
 from bench.train import checkpoint as ckpt
 from bench.train import glue, squad
 from bench.train.batches import encode_pairs, span_batch
@@ -61,6 +63,7 @@ from bench.train.teacher import load_teacher, load_tokenizer, teacher_label
 log = logging.getLogger(__name__)
 
 ROWS = "metrics.csv"
+TRAINING_DIR = "training"  # a copy of each evaluated training directory's manifest.json
 FIELDS = ("model", "task", "metric", "value", "split", "seed", "steps", "n", "status", "note", "space", "arch", "teacher", "train_dir")
 LATENCY_SPLIT = f"batch{BATCH}-seq{SEQ_LEN}"
 LATENCY = ("latency", "ms")
@@ -190,11 +193,14 @@ def evaluate_training(ev: Evaluation, train_dir: Path, tasks: list[str], teacher
     Args:
         teachers: ``no`` (the student only), ``also`` (student and teachers) or ``only``.
     """
-    config = RunStore(train_dir).manifest()["config"]
+    manifest = RunStore(train_dir).manifest()
+    config = manifest["config"]
     if config["scale"] != ev.scale.name:
         raise UserError(f"{train_dir} was trained at scale {config['scale']}, this evaluation directory holds scale {ev.scale.name}")
     if not (train_dir / "model.json").is_file() or ckpt.done_info(train_dir / "general") is None:
         raise UserError(f"{train_dir} has not finished general distillation; rerun its `bench train` command first")
+    if teachers != "only":  # the training's command, config and versions travel with its scores
+        write_atomic(ev.out / TRAINING_DIR / f"{config['name']}.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     tokenizer = load_tokenizer(config["teacher"])
     for task in tasks:
         if task_status(task, ev.scale.name) is None and ckpt.done_info(train_dir / "tasks" / task) is None:
