@@ -83,7 +83,7 @@ def gap_note(key: str, table: PaperTable, cells: list[Cell], rows: pd.DataFrame,
     commands = " && ".join(f"`{c}`" for c in commands_for(key, have_search))
     if rows.empty:
         return f"not trained yet; produce it with: {commands}"
-    columns = list(table.columns)
+    columns = table.columns
     absent: list[str] = []
     reasons: list[str] = []
     pending: list[str] = []
@@ -219,8 +219,8 @@ def training_budget(rows: pd.DataFrame, tasks: set[str] | None = None) -> str | 
     if rows.empty or "steps" not in rows:
         return None
     names = rows["task"].astype(str)
-    tasks = rows[names.isin(tasks) if tasks is not None else ~names.isin(NOT_TASKS)]
-    steps = pd.to_numeric(tasks["steps"], errors="coerce").dropna()
+    task_rows = rows[names.isin(tasks) if tasks is not None else ~names.isin(NOT_TASKS)]
+    steps = pd.to_numeric(task_rows["steps"], errors="coerce").dropna()
     if steps.empty:
         return None
     low, high = int(steps.min()), int(steps.max())
