@@ -3,8 +3,11 @@
 A run directory holds:
 
 ``manifest.json``      command, config, seeds, package versions, git revision, device, start
-                       time; written once (atomically) when the run starts. A later command
-                       with a different config is refused, never merged or overwritten.
+                       time; written (atomically) when the run starts. A later command with
+                       a different config is refused, never merged or overwritten; a later
+                       command with the same config that differs from every recorded one
+                       (e.g. one that adds tasks to a training) is appended to
+                       ``later_commands`` with its time and revision.
 ``rows.csv``           the tidy result table, one row per architecture × proxy × seed,
                        appended (one ``write`` + ``fsync`` per architecture) only when an
                        architecture's proxies are complete. A torn last line left by a kill
@@ -179,6 +182,7 @@ class RunStore:
                     f"{self.dir} holds a run with a different config ({'; '.join(diffs)}); "
                     "use another --out directory, or rerun with the original options to resume"
                 )
+            self._record_later_command(old, command)
             self._repair_rows()
             return True
         if self.dir.exists() and any(self.dir.iterdir()):
@@ -193,6 +197,16 @@ class RunStore:
         }
         write_atomic(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         return False
+
+    def _record_later_command(self, manifest: dict[str, Any], command: list[str]) -> None:
+        """Append ``command`` to ``later_commands`` unless it is already recorded."""
+        later = manifest.get("later_commands", [])
+        if not command or command == manifest.get("command") or any(entry.get("command") == command for entry in later):
+            return
+        later.append({"command": command, "git_revision": git_revision(),
+                      "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        manifest["later_commands"] = later
+        write_atomic(self.dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     def _repair_rows(self) -> None:
         """Cut a torn last line (from a kill during a write) off ``rows.csv``."""

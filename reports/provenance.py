@@ -10,13 +10,19 @@ from reports.load import CostFile, ProxyRun, SearchResult, EvaluationResult
 from reports.model import Provenance
 
 
-def _command(manifest: Mapping[str, Any]) -> str:
-    command = manifest.get("command")
+def _one_command(command: Any) -> str | None:
     if isinstance(command, list) and command:
         return shlex.join(str(part) for part in command)
     if isinstance(command, str) and command:
         return command
-    return "not recorded"
+    return None
+
+
+def _command(manifest: Mapping[str, Any]) -> str:
+    """The command that started the run, then (``; then:``) each later one that resumed it."""
+    first = _one_command(manifest.get("command")) or "not recorded"
+    later = [_one_command(entry.get("command")) for entry in manifest.get("later_commands", []) if isinstance(entry, dict)]
+    return "; then: ".join([first, *(text for text in later if text)])
 
 
 def _versions(versions: Mapping[str, Any] | None) -> str:
@@ -73,7 +79,7 @@ def run_provenance(run: ProxyRun, derived: str = "") -> Provenance:
         status = f"complete: {run.n_archs_scored} of {planned} architectures x {proxies} proxies x {seeds} seed(s)"
     else:
         status = (f"INCOMPLETE: {len(run.rows)} of {expected} rows ({run.n_archs_scored} of {planned} architectures started); "
-                  f"the run is in progress or was interrupted; rerun `{_command(manifest)}` to finish it")
+                  f"the run is in progress or was interrupted; rerun `{_one_command(manifest.get('command')) or 'its command'}` to finish it")
     failed = run.rows[run.rows["status"] != "ok"] if "status" in run.rows else run.rows.iloc[0:0]
     if len(failed):
         counts = failed.groupby(["proxy", "status"]).size()

@@ -421,3 +421,15 @@ def test_budget_counts_only_the_tables_tasks_and_gap_notes_say_why_cells_are_mis
     assert note.endswith("AVG: needs every task of the row")
     empty = pd.DataFrame(columns=rows.columns)
     assert gap_note("nlu-small/v-pca", table5, [Cell("missing", "missing")] * len(table5.columns), empty, True).startswith("not trained yet; produce it with: `bench train")
+
+
+def test_provenance_lists_the_commands_that_resumed_a_result():
+    from types import SimpleNamespace
+
+    from reports.provenance import result_provenance
+
+    manifest = {"command": ["bench", "train", "--tasks", "sst-2"], "config": {"scale": "cpu"},
+                "later_commands": [{"command": ["bench", "train", "--tasks", "cola"], "at": "t", "git_revision": "r"}]}
+    provenance = result_provenance(SimpleNamespace(path="results/eval/x", manifest=manifest))
+    assert provenance.command == "bench train --tasks sst-2; then: bench train --tasks cola"
+    assert result_provenance(SimpleNamespace(path="p", manifest={})).command == "not recorded"

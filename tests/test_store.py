@@ -88,3 +88,16 @@ def test_exclusive_lock_keeps_a_second_process_out_until_released(tmp_path):
     with exclusive_lock(lock):
         assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 3
     assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 0
+
+
+def test_a_later_command_with_the_same_config_is_recorded_once(tmp_path):
+    store = RunStore(tmp_path)
+    store.open({"x": 1}, ["bench", "train", "--tasks", "sst-2"])
+    RunStore(tmp_path).open({"x": 1}, ["bench", "train", "--tasks", "sst-2"])
+    assert "later_commands" not in store.manifest()
+    for _ in range(2):
+        RunStore(tmp_path).open({"x": 1}, ["bench", "train", "--tasks", "cola"])
+    manifest = store.manifest()
+    assert manifest["command"] == ["bench", "train", "--tasks", "sst-2"]
+    assert [entry["command"] for entry in manifest["later_commands"]] == [["bench", "train", "--tasks", "cola"]]
+    assert manifest["later_commands"][0]["at"] and manifest["later_commands"][0]["git_revision"]
