@@ -3,7 +3,10 @@
 Each paper table is shown row by row with the paper's numbers; under every row that this
 project can reproduce (a proxy's search on an NLU space, or the SPOS baseline) comes an
 ``ours`` row filled from stored results, or marked missing with the commands that produce
-it. Rows are keyed ``"<space>/<fitness>"`` (e.g. ``nlu-small/w-pca``):
+it. Rows are keyed ``"<space>/<fitness>"`` (e.g. ``nlu-small/w-pca``), except the paper's
+own BERT-base rows, keyed ``"teacher"``: under them come the scores of the fine-tuned
+teachers our students learnt from (the ``teacher (<name>)`` models of ``metrics.csv``).
+For the other keys:
 
 * the search of that key (:class:`reports.load.SearchResult`) gives #Params of the best
   architecture and the search time;
@@ -38,6 +41,10 @@ TRAIN_COMMAND = ("bench train --space {space} --arch results/search/{space}-{met
                  "--scale cpu --teacher-cache runs/train/teachers --out runs/train/{space}-{method}-cpu && "
                  "bench evaluate runs/train/{space}-{method}-cpu --out results/eval/{space}-{method}")
 
+#: Key of the rows filled by the distillation teachers' own scores.
+TEACHER_KEY = "teacher"
+TEACHER_COMMAND = "bench evaluate runs/train/nlu-small-w-pca-cpu --out results/eval/teacher --teachers only"
+
 #: Table column -> ``(task, metric, split)`` rows of metrics.csv (split ``None``: the
 #: table's split if stored, else any); two entries for two-number cells. #Params takes the
 #: first entry found.
@@ -67,7 +74,10 @@ PAPER_SEARCHES = tuple(
 
 
 def commands_for(key: str, have_search: bool) -> list[str]:
-    """The commands that produce the ``ours`` row of ``key`` (search first if it is missing)."""
+    """The commands that produce the ``ours`` row of ``key`` (search first if it is missing;
+    the teachers are fine-tuned by any student's training)."""
+    if key == TEACHER_KEY:
+        return [*commands_for("nlu-small/w-pca", have_search=True), TEACHER_COMMAND]
     space, method = key.split("/", 1)
     out = []
     if not have_search:
@@ -187,11 +197,16 @@ def our_cells(table: PaperTable, search: SearchResult | None, rows: pd.DataFrame
 
 def evaluation_rows(key: str, search: SearchResult | None, evaluations: Sequence[EvaluationResult]) -> tuple[pd.DataFrame, list[EvaluationResult]]:
     """Evaluation rows of the model of ``key`` (by the search's architecture, else by name);
-    where several evaluations hold the same task metric, the one trained longest is kept."""
-    space, method = key.split("/", 1)
+    where several evaluations hold the same task metric, the one trained longest is kept.
+    The ``teacher`` key collects the rows of every ``teacher (<name>)`` model."""
     frames, used = [], []
     for evaluation in evaluations:
-        rows = evaluation.rows_for(space, search.arch if search else None, model=f"{space}-{method}")
+        if key == TEACHER_KEY:
+            teachers = [m for m in evaluation.models() if m.startswith("teacher (")]
+            rows = pd.concat([evaluation.rows_for("", model=m) for m in teachers]) if teachers else pd.DataFrame()
+        else:
+            space, method = key.split("/", 1)
+            rows = evaluation.rows_for(space, search.arch if search else None, model=f"{space}-{method}")
         if not rows.empty:
             frames.append(rows)
             used.append(evaluation)
@@ -247,7 +262,10 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
         if any(c.kind == "missing" for c in cells):
             pending.setdefault(key, gap_note(key, table, cells, rows_of_key, search is not None))
             marker = f" [{chr(ord('a') + list(pending).index(key))}]"
-        rows.append([Cell(f"ours: {key}{marker}", "label"), *([Cell(kind)] if table.has_type else []), *cells])
+        label = key
+        if key == TEACHER_KEY and "model" in rows_of_key and not rows_of_key.empty:
+            label = ", ".join(dict.fromkeys(rows_of_key["model"].astype(str)))
+        rows.append([Cell(f"ours: {label}{marker}", "label"), *([Cell(kind)] if table.has_type else []), *cells])
         budget = training_budget(rows_of_key, table_tasks(table))
         if budget:
             notes.append(f"ours: {key}: {budget}.")
@@ -259,6 +277,9 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
                      + (" (GLUE test labels are not public)." if table.split == "test" else "."))
     for index, (key, note) in enumerate(pending.items()):
         notes.append(f"[{chr(ord('a') + index)}] {key}: {note}")
+    if any(key == TEACHER_KEY for *_, key in table.rows):
+        notes.append("ours: teacher: the fine-tuned teacher our students were distilled from (all-MiniLM-L6-v2 below the "
+                     "paper scale), beside the paper's BERT-base: the ceiling of the distillation, not the same model.")
     notes.append("Rows marked (paper) are the paper's numbers (its own models, or other work it cites); rows marked ours are measured here.")
     if not provenance:
         provenance.append(Provenance(source="no search or evaluation results yet", derived="every ours row is missing; see the commands above"))

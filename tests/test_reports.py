@@ -272,11 +272,15 @@ def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
              {"model": "W-PCA-Small", "task": "latency", "metric": "ms", "value": 12.5, "split": "batch1-seq128", **common},
              {"model": "W-PCA-Small", "task": "squad-v1.1", "metric": "em", "value": 50.0, "split": "dev-heldout-articles", **common},
              {"model": "other", "task": "qnli", "metric": "score", "value": 10.0, "split": "dev", **{**common, "arch": json.dumps([0] * 12)}}]
+    teacher = {**common, "space": "", "arch": ""}
+    rows += [{"model": "teacher (mini)", "task": t, "metric": m, "value": v, "split": sp, **teacher}
+             for t, m, v, sp in [("sst-2", "score", 83.0, "dev"), ("squad-v1.1", "em", 37.9, "dev-heldout-articles"),
+                                 ("squad-v1.1", "f1", 51.7, "dev-heldout-articles"), ("model", "params", 22_700_000, "-")]]
     pd.DataFrame(rows).to_csv(evaluation / "metrics.csv", index=False)
 
     found = discover([tmp_path])
     assert [s.key for s in found.searches] == ["nlu-small/w-pca"] and not found.runs
-    assert found.evaluations[0].models() == ["W-PCA-Small", "other"]
+    assert found.evaluations[0].models() == ["W-PCA-Small", "other", "teacher (mini)"]
     report = build_report(found, n_boot=0, progress=False)
     table5 = next(t for t in report.tables() if t.key == "table5")
     ours = next(r for r in table5.rows if r[0].text.startswith("ours: nlu-small/w-pca"))
@@ -295,6 +299,12 @@ def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
     table4 = next(t for t in report.tables() if t.key == "table4")
     ours4 = next(r for r in table4.rows if r[0].text.startswith("ours: nlu-small/w-pca"))
     assert ours4[2].text == "50.0/-" and ours4[3].kind == "missing"
+    teacher4 = next(r for r in table4.rows if r[0].text.startswith("ours: teacher (mini)"))
+    assert [c.text for c in teacher4[1:3]] == ["22.7", "37.9/51.7"] and teacher4[3].kind == "missing"
+    teacher2 = next(r for r in table2.rows if r[0].text.startswith("ours: teacher (mini)"))
+    assert teacher2[6].text == "83.0" and teacher2[5].kind == "missing"
+    assert table2.rows.index(teacher2) == 1 + next(i for i, r in enumerate(table2.rows) if r[0].text == "BERT-base (ours) (paper)")
+    assert any("ours: teacher: the fine-tuned teacher" in n for n in table4.notes)
     keys = {b.key for b in report.blocks()}
     assert {"searches", "search-traces", "fig5"} <= keys and "table1" in keys  # no benchmark run: Table 1 missing
     for figure in report.figures():
