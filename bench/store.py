@@ -195,7 +195,7 @@ class RunStore:
             "device": device_description(),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        write_atomic(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        self._write_manifest(manifest)
         return False
 
     def _record_later_command(self, manifest: dict[str, Any], command: list[str]) -> None:
@@ -206,6 +206,9 @@ class RunStore:
         later.append({"command": command, "git_revision": git_revision(),
                       "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         manifest["later_commands"] = later
+        self._write_manifest(manifest)
+
+    def _write_manifest(self, manifest: Mapping[str, Any]) -> None:
         write_atomic(self.dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     def _repair_rows(self) -> None:

@@ -202,6 +202,7 @@ def evaluation_rows(key: str, search: SearchResult | None, evaluations: Sequence
     frames, used = [], []
     for evaluation in evaluations:
         if key == TEACHER_KEY:
+            # bench evaluate names each teacher "teacher (<label>)" (bench/train/evaluate.py)
             teachers = [m for m in evaluation.models() if m.startswith("teacher (")]
             rows = pd.concat([evaluation.rows_for("", model=m) for m in teachers]) if teachers else pd.DataFrame()
         else:
