@@ -25,6 +25,7 @@ from reports.load import ProxyRun, Results
 from reports.model import Block, Missing, Report, Section
 from reports.section_analysis import ablation_from_file, ablation_from_runs, cost_blocks, missing_ablation, missing_cost, missing_stability, stability_blocks
 from reports.section_benchmark import glue_correlations, heatmap_block, scatter_block, table1, table6, tasks_table
+from reports.section_heldout_seeds import heldout_seeds_blocks
 from reports.section_nlu import nlu_blocks
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
         steps.append(("ablation runs", lambda: ablations.extend(ablation_from_runs(main_runs[0], ablation_runs, 0))))
     nlu: list[Block] = []
     steps.append(("NLU tables", lambda: nlu.extend(nlu_blocks(results.searches, results.evaluations))))
+    steps.append(("held-out loss over seeds", lambda: nlu.extend(heldout_seeds_blocks(results.heldout_seeds))))
 
     for name, step in tqdm(steps, desc="report", unit="part", disable=not progress or None):
         log.debug("building %s", name)
@@ -106,6 +108,7 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
     inputs += [(str(a.path), "ablation table") for a in results.ablations]
     inputs += [(s.name, f"search {s.key}") for s in results.searches]
     inputs += [(e.name, f"evaluation of {', '.join(e.models())}") for e in results.evaluations]
+    inputs += [(str(h.path), f"held-out distillation loss, {len(h.table)} runs") for h in results.heldout_seeds]
     return Report(
         title="proxybench report: W-PCA reproduction from stored results",
         inputs=inputs,

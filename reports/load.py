@@ -53,6 +53,8 @@ SEARCH_SUMMARY = "summary.json"
 #: Evaluation metrics: CSV with columns model, task, metric, value, split, ... (see docs/reports.md).
 EVAL_METRICS = "metrics.csv"
 ABLATION_COLUMNS = frozenset({"run", "setting", "proxy", "kendall_tau", "spearman_rho"})
+#: Columns of a seed table written by ``scripts/heldout_seeds.py``.
+HELDOUT_COLUMNS = frozenset({"model", "space", "seed", "heldout_kd_loss"})
 
 
 @dataclass
@@ -158,6 +160,16 @@ class AblationFile:
 
     path: Path
     table: pd.DataFrame
+
+
+@dataclass
+class HeldoutSeedsFile:
+    """Held-out distillation losses over training seeds (``scripts/heldout_seeds.py``), with
+    its paired comparisons (``<stem>-paired.csv`` beside it) when they were written."""
+
+    path: Path
+    table: pd.DataFrame
+    paired: pd.DataFrame | None = None
 
 
 @dataclass
@@ -290,10 +302,11 @@ class Results:
     ablations: list[AblationFile] = field(default_factory=list)
     searches: list[SearchResult] = field(default_factory=list)
     evaluations: list[EvaluationResult] = field(default_factory=list)
+    heldout_seeds: list[HeldoutSeedsFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.runs or self.costs or self.ablations or self.searches or self.evaluations)
+        return not (self.runs or self.costs or self.ablations or self.searches or self.evaluations or self.heldout_seeds)
 
 
 def _split_name(name: str) -> tuple[str, str]:
@@ -401,10 +414,17 @@ def _classify_file(path: Path, name: str, results: Results) -> None:
             return
         if isinstance(data, dict) and "time_1000_evaluations_s" in data and "machine" in data:
             results.costs.append(CostFile(path, data))
-    elif path.suffix == ".csv" and ABLATION_COLUMNS <= _csv_header(path):
-        table = _optional_csv(path)
-        if table is not None:
-            results.ablations.append(AblationFile(path, table))
+    elif path.suffix == ".csv":
+        header = _csv_header(path)
+        if ABLATION_COLUMNS <= header:
+            table = _optional_csv(path)
+            if table is not None:
+                results.ablations.append(AblationFile(path, table))
+        elif HELDOUT_COLUMNS <= header:
+            table = _optional_csv(path)
+            if table is not None:
+                paired = path.with_name(f"{path.stem}-paired.csv")
+                results.heldout_seeds.append(HeldoutSeedsFile(path, table, _optional_csv(paired)))
 
 
 def _classify_dir(path: Path, name: str, results: Results) -> bool:

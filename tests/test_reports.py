@@ -443,3 +443,26 @@ def test_provenance_lists_the_commands_that_resumed_a_result():
     provenance = result_provenance(SimpleNamespace(path="results/eval/x", manifest=manifest))
     assert provenance.command == "bench train --tasks sst-2; then: bench train --tasks cola"
     assert result_provenance(SimpleNamespace(path="p", manifest={})).command == "not recorded"
+
+
+def test_heldout_seed_table_is_discovered_and_summarised(tmp_path):
+    from reports.load import discover
+    from reports.section_heldout_seeds import heldout_seeds_table
+
+    losses = {("a", 0): 4.10, ("a", 1): 4.20, ("b", 0): 4.15, ("b", 1): 4.30}
+    runs = pd.DataFrame([{"name": f"{m}-seed{s}", "model": m, "space": "nlu-small", "arch": "[1]", "seed": s, "heldout_kd_loss": v,
+                          "steps": 300, "device": "cpu", "git_revision": "abc", "versions": json.dumps({"torch": "2"}), "command": "bench train"}
+                         for (m, s), v in losses.items()])
+    runs.to_csv(tmp_path / "heldout.csv", index=False)
+    pd.DataFrame([{"model": "b", "against": "a", "seeds": 2, "mean_diff": 0.075, "std_diff": 0.035, "wins_of_against": 2, "p_paired_t": 0.205}]).to_csv(
+        tmp_path / "heldout-paired.csv", index=False)
+    results = discover([tmp_path])
+    assert len(results.heldout_seeds) == 1 and results.heldout_seeds[0].paired is not None
+    assert not results.ablations  # the paired file is part of its seed table, not a result of its own
+    table = heldout_seeds_table(results.heldout_seeds[0])
+    cells = {row[0].text: [c.text for c in row] for row in table.rows}
+    assert list(cells) == ["a", "b"]  # lowest mean first
+    assert cells["a"][2:7] == ["2", "4.150", f"{pd.Series([4.10, 4.20]).std():.3f}", "4.100", "4.200"]
+    assert cells["a"][7] == "reference"
+    assert cells["b"][7:] == ["a", "+0.075 ± 0.035", "2 of 2 seeds", "0.2050"]
+    assert table.provenance[0].device == "cpu" and "torch 2" in table.provenance[0].versions
