@@ -1,7 +1,7 @@
 """Held-out distillation loss over training seeds: how far the students' ranking holds.
 
 At the ``cpu`` budget the task scores sit at chance or the majority class, but the held-out
-loss after general distillation (Appendix C's terms on fixed WikiText-2 test batches) still
+loss after general distillation (Appendix C's terms on WikiText-2 test batches) still
 separates architectures. This block shows, per model, its mean, standard deviation, minimum
 and maximum over the stored seeds (aggregated here from ``heldout*.csv``, one row per run),
 and, where ``scripts/heldout_seeds.py --against`` stored them, the seed-by-seed comparisons
@@ -75,9 +75,9 @@ def heldout_seeds_table(stored: HeldoutSeedsFile) -> Table:
                 + ("; paired columns read from " + stored.path.with_name(f"{stored.path.stem}-paired.csv").name if paired is not None else ""),
     )
     notes = [
-        "Held-out loss: Appendix C's attention + hidden-state + embedding terms on 4 fixed WikiText-2 test batches "
+        "Held-out loss: Appendix C's attention + hidden-state + embedding terms on 4 WikiText-2 test batches "
         "after general distillation only; lower means the student reproduces the teacher more closely. Each seed sets "
-        "initialisation, data order and dropout.",
+        "initialisation, data order, dropout and the held-out batches (the same for every model).",
         "Δ: the model's loss minus the reference's, seed by seed (positive: the reference is lower). p: two-sided "
         "paired t-test over the shared seeds; with several comparisons, correct the threshold (e.g. Bonferroni).",
     ]

@@ -1,9 +1,9 @@
 """Collect the held-out distillation loss of general-distillation runs into one tidy table.
 
-The held-out loss (Appendix C's loss terms on 4 fixed WikiText-2 test batches, written by
-``bench train`` to ``<run>/general/heldout.json``) is the number of the ``cpu``-scale
-students that separates architectures most clearly, so its spread across training seeds says
-how far a ranking by it can be trusted. Train more seeds of each architecture with general
+The held-out loss (Appendix C's loss terms on 4 WikiText-2 test batches drawn by the seed,
+written by ``bench train`` to ``<run>/general/heldout.json``) is the number of the
+``cpu``-scale students that separates architectures most clearly, so its spread across
+training seeds says how far a ranking by it can be trusted. Train more seeds of each architecture with general
 distillation only, then collect every run:
 
     bench train --space nlu-small --arch results/search/nlu-small-w-pca/best_arch.json \\
@@ -16,11 +16,12 @@ One row per run: its name, architecture (space, blocks), seed, the loss and its 
 general stage's steps and wall time, and the training's device, revision, package versions
 and command. Runs whose general stage has not finished are logged and left out.
 
-With ``--against MODEL`` (repeatable; a run name without its ``-seedN`` suffix), every other model of
-the same space is compared with it seed by seed (the same seed gives both the same data
-order): mean and standard deviation of the paired difference (other - MODEL; positive: MODEL
-has the lower loss), how many seeds MODEL wins, and the paired t-test's two-sided p-value
-(``scipy.stats.ttest_rel``), written to ``<out>-paired.csv``.
+With ``--against MODEL`` (repeatable; a run name without its ``-seedN`` suffix), every other
+model of the same space is compared with it seed by seed (the same seed gives both the same
+training batches and the same held-out batches): mean and standard deviation of the paired
+difference (other - MODEL; positive: MODEL has the lower loss), how many seeds MODEL wins,
+and the paired t-test's two-sided p-value (``scipy.stats.ttest_rel``), written to
+``<out>-paired.csv``.
 """
 
 from __future__ import annotations
