@@ -57,7 +57,7 @@ def heldout_seeds_table(stored: HeldoutSeedsFile) -> Table:
                *(Cell(_number(v), "ours") for v in (entry.mean, entry.std, entry.min, entry.max))]
         if paired is not None:
             if entry.model in paired.index:
-                match = paired.loc[entry.model]
+                match = paired.loc[[entry.model]].iloc[0]  # the first reference it was compared with
                 row += [Cell(str(match["against"])), Cell(f"{float(match['mean_diff']):+.3f} ± {_number(match['std_diff'])}", "ours"),
                         Cell(f"{int(match['wins_of_against'])} of {int(match['seeds'])} seeds", "ours"), Cell(_p_value(match["p_paired_t"]), "ours")]
             else:
