@@ -416,15 +416,14 @@ def _classify_file(path: Path, name: str, results: Results) -> None:
             results.costs.append(CostFile(path, data))
     elif path.suffix == ".csv":
         header = _csv_header(path)
-        if ABLATION_COLUMNS <= header:
-            table = _optional_csv(path)
-            if table is not None:
-                results.ablations.append(AblationFile(path, table))
-        elif HELDOUT_COLUMNS <= header:
-            table = _optional_csv(path)
-            if table is not None:
-                paired = path.with_name(f"{path.stem}-paired.csv")
-                results.heldout_seeds.append(HeldoutSeedsFile(path, table, _optional_csv(paired)))
+        is_ablation, is_heldout = ABLATION_COLUMNS <= header, HELDOUT_COLUMNS <= header
+        table = _optional_csv(path) if is_ablation or is_heldout else None
+        if table is None:
+            return
+        if is_ablation:
+            results.ablations.append(AblationFile(path, table))
+        else:
+            results.heldout_seeds.append(HeldoutSeedsFile(path, table, _optional_csv(path.with_name(f"{path.stem}-paired.csv"))))
 
 
 def _classify_dir(path: Path, name: str, results: Results) -> bool:

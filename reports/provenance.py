@@ -25,7 +25,8 @@ def _command(manifest: Mapping[str, Any]) -> str:
     return "; then: ".join([first, *(text for text in later if text)])
 
 
-def _versions(versions: Mapping[str, Any] | None) -> str:
+def versions_text(versions: Mapping[str, Any] | None) -> str:
+    """``name version, ...`` of the recorded package versions, or ``not recorded``."""
     if not versions:
         return "not recorded"
     return ", ".join(f"{name} {value}" for name, value in versions.items())
@@ -89,7 +90,7 @@ def run_provenance(run: ProxyRun, derived: str = "") -> Provenance:
         command=_command(manifest),
         config=config_summary(run.config),
         config_json=json.dumps(run.config, sort_keys=True),
-        versions=_versions(manifest.get("versions")),
+        versions=versions_text(manifest.get("versions")),
         git_revision=str(manifest.get("git_revision", "not recorded")),
         device=str(manifest.get("device", "not recorded")),
         started=str(manifest.get("started", "not recorded")),
@@ -109,7 +110,7 @@ def cost_provenance(cost: CostFile) -> Provenance:
         command="python scripts/benchmark_proxies.py (arguments not recorded in the file)",
         config=config,
         config_json=json.dumps({k: v for k, v in data.items() if k in ("scale", "batch", "variant", "archs", "repeats")}, sort_keys=True),
-        versions=_versions(data.get("versions")),
+        versions=versions_text(data.get("versions")),
         git_revision=str(data.get("git_revision", "not recorded")),
         device=f"{cost.machine} ({data.get('platform', 'platform not recorded')})",
         started=str(data.get("started", "not recorded")),
@@ -124,7 +125,7 @@ def result_provenance(result: SearchResult | EvaluationResult, derived: str = ""
         command=_command(manifest),
         config=", ".join(f"{k} {v}" for k, v in sorted(manifest.get("config", {}).items()) if not isinstance(v, (dict, list))),
         config_json=json.dumps(manifest.get("config", {}), sort_keys=True),
-        versions=_versions(manifest.get("versions")),
+        versions=versions_text(manifest.get("versions")),
         git_revision=str(manifest.get("git_revision", "not recorded")),
         device=str(manifest.get("device", "not recorded")),
         started=str(manifest.get("started", "not recorded")),

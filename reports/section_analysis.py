@@ -23,7 +23,7 @@ from reports.model import Cell, FigureBlock, Missing, Provenance, Table
 from reports.paper_values import TABLE1
 from reports.provenance import cost_provenance, run_provenance
 from reports.section_benchmark import GLUE, slug, ordered_proxies
-from reports.tables import with_ci
+from reports.tables import number, with_ci
 
 STABILITY_COMMAND = "bench run --proxies all --space flexibert --archs deciles --seed 0-9 --scale cpu --jobs 2 --out results/seed-stability-trained-cpu && bench stability results/seed-stability-trained-cpu"
 COST_COMMAND = "python scripts/benchmark_proxies.py --archs 10 --repeats 3 --out results/benchmarks/proxy_cost.json"
@@ -44,18 +44,14 @@ def _stability_frame(run: ProxyRun) -> tuple[pd.DataFrame, str]:
     return stability_table(run.rows).set_index("proxy"), f"computed by the report from rows.csv with bench.stability because stability.csv is {reason}"
 
 
-def _fmt(value: float, digits: int = 3) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
-
-
 def stability_blocks(run: ProxyRun) -> list[Table | FigureBlock]:
     """The stability table and Fig. 4 of one multi-seed run."""
     frame, how = _stability_frame(run)
     proxies = ordered_proxies(list(frame.index))
     rows = [
         [Cell(run.label(p), "label"), Cell(str(int(frame.loc[p, "archs"])), "ours"), Cell(str(int(frame.loc[p, "seeds"])), "ours"),
-         Cell(_fmt(frame.loc[p, "rank_cv"]), "ours"), Cell(_fmt(frame.loc[p, "kendall_w"]), "ours"),
-         Cell(_fmt(frame.loc[p, "mean_pairwise_tau"]), "ours"), Cell(_fmt(frame.loc[p, "value_cv"], 4), "ours")]
+         Cell(number(frame.loc[p, "rank_cv"]), "ours"), Cell(number(frame.loc[p, "kendall_w"]), "ours"),
+         Cell(number(frame.loc[p, "mean_pairwise_tau"]), "ours"), Cell(number(frame.loc[p, "value_cv"], 4), "ours")]
         for p in proxies
     ]
     provenance = [run_provenance(run, f"statistics {how}")]
@@ -79,7 +75,7 @@ def stability_blocks(run: ProxyRun) -> list[Table | FigureBlock]:
     for proxy in proxies:
         rows_p = run.rows[run.rows["proxy"] == proxy]
         data = pd.DataFrame({"arch": rows_p["arch_hash"].map(labels), "seed": rows_p["seed"], "value": rows_p["value"].astype(float)}).dropna(subset=["arch"])
-        subtitle = f"W = {_fmt(frame.loc[proxy, 'kendall_w'], 2)}, rank CV = {_fmt(frame.loc[proxy, 'rank_cv'], 2)}"
+        subtitle = f"W = {number(frame.loc[proxy, 'kendall_w'], 2)}, rank CV = {number(frame.loc[proxy, 'rank_cv'], 2)}"
         panels.append((run.label(proxy), data, subtitle))
     figure = FigureBlock(
         key=f"fig4-{slug(run.name)}",

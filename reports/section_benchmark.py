@@ -27,7 +27,7 @@ from reports.load import CostFile, ProxyRun
 from reports.model import Cell, FigureBlock, Missing, Table
 from reports.paper_values import TABLE1, TABLE1_ORDER, TABLE6, TABLE6_SIZE
 from reports.provenance import cost_provenance, run_provenance
-from reports.tables import with_ci
+from reports.tables import number, with_ci
 
 GLUE = "glue"
 CORRELATION_COLUMNS = ("proxy", "n", "n_excluded", "kendall_tau", "kendall_lo", "kendall_hi", "spearman_rho", "spearman_lo", "spearman_hi")
@@ -101,10 +101,6 @@ def glue_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> GlueCorrela
     return GlueCorrelations(table.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], how)
 
 
-def _number(value: float, digits: int = 3) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
-
-
 def _seconds(value: float) -> str:
     if value is None or math.isnan(value):
         return "—"
@@ -138,8 +134,8 @@ def table1(run: ProxyRun, correlations: GlueCorrelations, cost: CostFile | None)
             Cell(with_ci(r["spearman_rho"], r["spearman_lo"], r["spearman_hi"]), "ours"),
             Cell(f"{int(r['n'])} ({int(r['n_excluded'])})", "ours"),
             Cell(_seconds(paper[0]) if paper else "not in paper", "paper"),
-            Cell(_number(paper[2]) if paper else "not in paper", "paper"),
-            Cell(_number(paper[3]) if paper else "not in paper", "paper"),
+            Cell(number(paper[2]) if paper else "not in paper", "paper"),
+            Cell(number(paper[3]) if paper else "not in paper", "paper"),
         ])
     notes = [
         "τ, ρ: signed Kendall τ-b and Spearman ρ of the proxy value against the GLUE mean (dev set) of the "

@@ -18,14 +18,12 @@ import pandas as pd
 
 from reports.load import HeldoutSeedsFile
 from reports.model import Cell, Provenance, Table
+from reports.provenance import versions_text
+from reports.tables import number
 
 COMMAND = ("bench train --space <space> --arch results/search/<model>/best_arch.json --name <model>-seed<k> "
            "--scale cpu --seed <k> --tasks none --out runs/train/seeds/<model>-seed<k>-cpu, per model and seed; then "
            "python scripts/heldout_seeds.py runs/train/seeds/* --out <file> --against <reference>")
-
-
-def _number(value: object, digits: int = 3) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.{digits}f}"
 
 
 def _p_value(value: object) -> str:
@@ -46,6 +44,7 @@ def heldout_seeds_table(stored: HeldoutSeedsFile) -> Table:
     summary = (table.groupby(["space", "model"])["heldout_kd_loss"]
                .agg(["count", "mean", "std", "min", "max"]).reset_index().sort_values(["space", "mean"], kind="stable"))
     paired = stored.paired.set_index("model") if stored.paired is not None else None
+    references = set(stored.paired["against"]) if stored.paired is not None else set()
     header = ["Model", "Space", "Seeds", "Mean", "SD", "Min", "Max"]
     kinds = ["", "", "ours", "ours", "ours", "ours", "ours"]
     if paired is not None:
@@ -54,21 +53,21 @@ def heldout_seeds_table(stored: HeldoutSeedsFile) -> Table:
     rows = []
     for entry in summary.itertuples(index=False):
         row = [Cell(entry.model, "label"), Cell(entry.space), Cell(str(entry.count), "ours"),
-               *(Cell(_number(v), "ours") for v in (entry.mean, entry.std, entry.min, entry.max))]
+               *(Cell(number(v), "ours") for v in (entry.mean, entry.std, entry.min, entry.max))]
         if paired is not None:
             if entry.model in paired.index:
                 match = paired.loc[[entry.model]].iloc[0]  # the first reference it was compared with
-                row += [Cell(str(match["against"])), Cell(f"{float(match['mean_diff']):+.3f} ± {_number(match['std_diff'])}", "ours"),
+                row += [Cell(str(match["against"])), Cell(f"{float(match['mean_diff']):+.3f} ± {number(match['std_diff'])}", "ours"),
                         Cell(f"{int(match['wins_of_against'])} of {int(match['seeds'])} seeds", "ours"), Cell(_p_value(match["p_paired_t"]), "ours")]
             else:
-                row += [Cell("reference" if entry.model in set(stored.paired["against"]) else "—"), Cell("—"), Cell("—"), Cell("—")]
+                row += [Cell("reference" if entry.model in references else "—"), Cell("—"), Cell("—"), Cell("—")]
         rows.append(row)
-    versions = table["versions"].dropna().iloc[0] if "versions" in table and table["versions"].notna().any() else None
+    recorded = table["versions"].dropna() if "versions" in table else pd.Series(dtype=object)
     provenance = Provenance(
         source=str(stored.path),
         command=f"{COMMAND} (each run's own command is in the file's command column)",
         config=f"{len(table)} runs; steps {_unique(table, 'steps')}; seeds {', '.join(map(str, sorted(set(table['seed']))))}",
-        versions=", ".join(f"{k} {v}" for k, v in json.loads(versions).items()) if isinstance(versions, str) else "not recorded",
+        versions=versions_text(json.loads(recorded.iloc[0]) if not recorded.empty else None),
         git_revision=_unique(table, "git_revision"),
         device=_unique(table, "device"),
         derived="mean/SD/min/max over seeds aggregated by the report from the runs' rows"

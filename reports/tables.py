@@ -10,6 +10,11 @@ import pandas as pd
 from reports.paper_values import TABLE1, TABLE1_ORDER
 
 
+def number(value: float | None, digits: int = 3) -> str:
+    """``value`` with ``digits`` decimals, or ``—`` when it is missing (None or NaN)."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
 def _fmt(value: float, digits: int = 3) -> str:
     return "nan" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+.{digits}f}"
 
