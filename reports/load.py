@@ -40,7 +40,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from bench.errors import UserError
-from bench.store import GROUND_TRUTH, MANIFEST, PROXY_INFO, ROWS
+from bench.store.runs import GROUND_TRUTH, MANIFEST, PROXY_INFO, ROWS
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ def read_rows(path: Path) -> pd.DataFrame:
     """Complete rows of a ``rows.csv`` another process may be appending to.
 
     Everything after the last newline (a row being written) is ignored; the file is not
-    modified. Column types as :meth:`bench.store.RunStore.rows`.
+    modified. Column types as :meth:`bench.store.runs.RunStore.rows`.
     """
     rows = read_complete_csv(path, dtype={"arch_hash": str, "proxy_version": str, "error": str}, keep_default_na=False, na_values={"value": ["nan", "NaN"]})
     if rows.empty:

@@ -1,10 +1,10 @@
 """Seed stability (Fig. 4), proxy cost, and ablation blocks, from stored results.
 
 * Stability: ``stability.csv`` (``bench stability``) when it covers the run's current
-  rows, else :func:`bench.stability.stability_table` on the stored rows.
+  rows, else :func:`bench.analysis.stability.stability_table` on the stored rows.
 * Cost: ``proxy_cost.json`` as written by ``scripts/benchmark_proxies.py``.
 * Ablation: a stored ablation CSV (``bench ablation ... --out``); when only ablation run
-  directories exist, :func:`bench.ablation.ablation_table` on them and the reference run.
+  directories exist, :func:`bench.analysis.ablation.ablation_table` on them and the reference run.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.ablation import ablation_table
+from bench.analysis.ablation import ablation_table
 from bench.errors import UserError
-from bench.stability import stability_table
+from bench.analysis.stability import stability_table
 from reports.figures import cost_figure, stability_figure
 from reports.load import AblationFile, CostFile, ProxyRun
 from reports.model import Cell, FigureBlock, Missing, Provenance, Table
@@ -41,7 +41,7 @@ def _stability_frame(run: ProxyRun) -> tuple[pd.DataFrame, str]:
         ):
             return keyed, "read from stability.csv (written by `bench stability`)"
     reason = "absent" if stored is None else "out of date with rows.csv"
-    return stability_table(run.rows).set_index("proxy"), f"computed by the report from rows.csv with bench.stability because stability.csv is {reason}"
+    return stability_table(run.rows).set_index("proxy"), f"computed by the report from rows.csv with bench.analysis.stability because stability.csv is {reason}"
 
 
 def stability_blocks(run: ProxyRun) -> list[Table | FigureBlock]:
@@ -182,7 +182,7 @@ def ablation_from_runs(reference: ProxyRun, ablation_runs: list[ProxyRun], n_boo
     except UserError as exc:
         return [Missing("ablation", "Ablation of Table 1 settings", f"The ablation runs cannot be compared: {exc}.", [ABLATION_COMMAND])]
     provenance = [run_provenance(r) for r in [reference, *ablation_runs]]
-    how = f"computed by the report from the runs' rows with bench.ablation (reference {reference.name}, {n_boot} bootstrap resamples)"
+    how = f"computed by the report from the runs' rows with bench.analysis.ablation (reference {reference.name}, {n_boot} bootstrap resamples)"
     return _as_list(_ablation_table(frame, how, provenance, "runs"))
 
 

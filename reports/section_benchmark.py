@@ -5,7 +5,7 @@ Our Kendall τ / Spearman ρ against the GLUE mean come from, in this order:
 1. ``table1.csv`` (``bench table1``) when it covers the run's current rows;
 2. ``correlations.csv`` (``bench correlate``) for task ``glue``, likewise;
 3. otherwise they are computed here from ``rows.csv`` and ``ground_truth.csv`` with
-   :func:`bench.stats.correlation_table` (signed τ-b and ρ, percentile-bootstrap 95% CIs).
+   :func:`bench.analysis.stats.correlation_table` (signed τ-b and ρ, percentile-bootstrap 95% CIs).
 
 "Covers the current rows" means the stored ``n`` and ``n_excluded`` of every proxy equal
 what the stored rows give now; a run still being written makes older statistics files
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench.stats import correlation_table
+from bench.analysis.stats import correlation_table
 from reports.figures import heatmap_figure, scatter_figure
 from reports.load import CostFile, ProxyRun
 from reports.model import Cell, FigureBlock, Missing, Table
@@ -49,7 +49,7 @@ def ordered_proxies(proxies: list[str]) -> list[str]:
 def glue_pairs(run: ProxyRun, proxy: str, seed: int) -> pd.DataFrame:
     """One row per benchmark entry scored by ``proxy``: ``value`` and GLUE ``score``.
 
-    The same join as :func:`bench.stats.correlation_table` (entries whose architecture has
+    The same join as :func:`bench.analysis.stats.correlation_table` (entries whose architecture has
     a stored row; NaN values kept).
     """
     assert run.truth is not None
@@ -96,7 +96,7 @@ def glue_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> GlueCorrela
             return GlueCorrelations(glue.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from correlations.csv (written by `bench correlate`{extra})")
     reason = "absent" if run.table1 is None and run.correlations is None else "out of date with rows.csv"
     table = correlation_table(run.rows, run.truth, seed, [GLUE], n_boot, boot_seed)
-    how = (f"computed by the report from rows.csv and ground_truth.csv with bench.stats "
+    how = (f"computed by the report from rows.csv and ground_truth.csv with bench.analysis.stats "
            f"({n_boot} bootstrap resamples, bootstrap seed {boot_seed}) because table1.csv/correlations.csv are {reason}")
     return GlueCorrelations(table.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], how)
 

@@ -1,8 +1,8 @@
 """Speed-up of prefix-activation reuse on a full genetic search, and a check that it changes nothing.
 
 Runs the same search twice in one process, once through the uncached path of ``bench run``
-(:func:`bench.runner.score_task` per architecture) and once with prefix reuse
-(:class:`bench.prefix.PrefixProxyScorer`), after one warm-up evaluation of each path. It
+(:func:`bench.scoring.runner.score_task` per architecture) and once with prefix reuse
+(:class:`bench.search.prefix.PrefixProxyScorer`), after one warm-up evaluation of each path. It
 records the wall and CPU time of each, the layers computed and reused, and checks that both
 searches have the same trace (best and mean fitness of every generation), the same best
 architecture and the same value for every architecture.
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bench.search import GAParams, ProxyFitness, proxy_settings, run_search, sample_feasible, search_space
-from bench.store import device_description, package_versions, write_atomic
+from bench.search.loop import GAParams, ProxyFitness, proxy_settings, run_search, sample_feasible, search_space
+from bench.store.runs import device_description, package_versions, write_atomic
 from proxies import get_proxy, resolve_options
 
 COMPARED = ["generation", "evaluations", "best_fitness", "best_arch", "generation_best", "generation_mean"]

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.ablation import ablation_table
-from bench.cli import main
+from bench.analysis.ablation import ablation_table
+from bench.cli.main import main
 
 TINY = ["--space", "flexibert", "--archs", "benchmark", "--batch-size", "2", "--seq-len", "8", "--no-progress"]
 

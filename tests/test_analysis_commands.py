@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.cli import main
-from bench.stability import kendall_w, stability_table
-from bench.verify import compare, verify
+from bench.cli.main import main
+from bench.analysis.stability import kendall_w, stability_table
+from bench.analysis.verify import compare, verify
 from proxies.registry import REGISTRY
 
 SMALL = ["--batch-size", "2", "--seq-len", "8", "--no-progress"]

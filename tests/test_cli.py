@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.cli import main
+from bench.cli.main import main
 
 SMALL = ["--batch-size", "2", "--seq-len", "8"]
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.cli import main
-from bench.combine import evaluate, names_in, parse
+from bench.cli.main import main
+from bench.analysis.combine import evaluate, names_in, parse
 from bench.errors import UserError
 
 SMALL = ["--batch-size", "2", "--seq-len", "8", "--no-progress"]

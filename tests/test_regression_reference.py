@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.verify import DEFAULT_TOLERANCE, summary, verify
+from bench.analysis.verify import DEFAULT_TOLERANCE, summary, verify
 
 REFERENCE = Path(__file__).resolve().parent.parent / "results" / "regression-smoke"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.cli import main
+from bench.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = ["--batch-size", "2", "--seq-len", "8", "--no-progress"]
@@ -95,7 +95,7 @@ def _parse(path: Path) -> _Checker:
 
 
 def test_reports_import_no_torch_space_or_proxy():
-    code = ("import sys, reports.command, reports.build, reports.html, reports.pdf, reports.load, reports.figures, reports.tables; "
+    code = ("import sys, bench.cli.report, reports.build, reports.html, reports.pdf, reports.load, reports.figures, reports.tables; "
             "bad = [m for m in ('torch', 'spaces', 'proxies', 'transformers') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.cli import main
-from bench.prefix import PREFIX_RULES, PrefixProxyScorer
-from bench.runner import Task, score_task
-from bench.search import GAParams, ProxyFitness, breed, mutate, proxy_settings, run_search, sample_feasible, search_space, uniform_crossover
+from bench.cli.main import main
+from bench.search.prefix import PREFIX_RULES, PrefixProxyScorer
+from bench.scoring.runner import Task, score_task
+from bench.search.loop import GAParams, ProxyFitness, breed, mutate, proxy_settings, run_search, sample_feasible, search_space, uniform_crossover
 from proxies import get_proxy, list_proxies, register_proxy, resolve_options
 from proxies.registry import REGISTRY
 from spaces import arch_hash, arch_json

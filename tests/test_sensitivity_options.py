@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.cli import main
+from bench.cli.main import main
 from bench.init_schemes import INIT_SCHEMES, reinitialise
 from bench.inputs import proxy_batch, text_lines
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.stats import bootstrap_ci, correlate, correlation_table
+from bench.analysis.stats import bootstrap_ci, correlate, correlation_table
 
 
 def test_point_estimates_equal_scipy():
@@ -73,7 +73,7 @@ def test_table_gives_one_point_per_benchmark_entry_and_skips_unscored():
 
 
 def test_pearson_precision_and_best_rank_by_hand():
-    from bench.stats import best_true_rank, pearson, precision_at
+    from bench.analysis.stats import best_true_rank, pearson, precision_at
 
     x = np.array([10.0, 9.0, 8.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0] * 2)  # n = 20: top 10% = 2
     y = np.arange(20.0)[::-1]  # architecture 0 is the best, 19 the worst
@@ -100,7 +100,7 @@ def test_correlate_reports_all_statistics_with_intervals():
 
 
 def test_paired_difference_interval():
-    from bench.stats import paired_difference
+    from bench.analysis.stats import paired_difference
 
     rng = np.random.default_rng(4)
     y = rng.normal(size=400)
@@ -115,7 +115,7 @@ def test_paired_difference_interval():
 
 
 def test_stratified_correlation_removes_between_group_signal():
-    from bench.stats import stratified_correlation, stratum_of
+    from bench.analysis.stats import stratified_correlation, stratum_of
 
     rng = np.random.default_rng(5)
     strata = np.repeat(np.array(["2x128", "4x256"]), 50)
@@ -132,7 +132,7 @@ def test_stratified_correlation_removes_between_group_signal():
 
 
 def test_split_is_a_fixed_half_by_architecture():
-    from bench.stats import select_split, split_of
+    from bench.analysis.stats import select_split, split_of
 
     hashes = [f"h{i}" for i in range(11)]
     halves = split_of(hashes + ["h0"], seed=0)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench.errors import UserError
-from bench.store import KEY_FIELDS, RunStore
+from bench.store.runs import KEY_FIELDS, RunStore
 
 
 def _row(arch="h1", proxy="p", seed=0, value=1.5):
@@ -77,7 +77,7 @@ def test_exclusive_lock_keeps_a_second_process_out_until_released(tmp_path):
     import subprocess
     import sys
 
-    from bench.locking import exclusive_lock
+    from bench.store.lock import exclusive_lock
 
     lock = tmp_path / "sub" / "stage.lock"
     probe = (

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.cli import main
+from bench.cli.main import main
 from bench.train import loop
 from bench.train.distill import FeatureShapes, Features, HeadMix, KDLoss, layer_map, prediction_loss, soft_cross_entropy
 

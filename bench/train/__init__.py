@@ -17,6 +17,6 @@ Modules, in the order data flows through them:
 ``evaluate``   tidy evaluation rows for the report
 ``results``    append-only CSV files
 
-``bench train`` and ``bench evaluate`` (:mod:`bench.train_cli`) drive them; ``docs/training.md``
+``bench train`` and ``bench evaluate`` (:mod:`bench.cli.train`) drive them; ``docs/training.md``
 documents every choice.
 """

@@ -27,7 +27,7 @@ from typing import Any, Mapping
 import torch
 from safetensors.torch import load_file, save_file
 
-from bench.store import write_atomic
+from bench.store.runs import write_atomic
 
 CHECKPOINT = "checkpoint.pt"
 FINAL = "final.safetensors"

@@ -1,6 +1,6 @@
 """``bench evaluate``: score trained models into an evaluation directory of tidy rows.
 
-An evaluation directory is a :class:`~bench.store.RunStore` directory (``manifest.json``
+An evaluation directory is a :class:`~bench.store.runs.RunStore` directory (``manifest.json``
 with the scale, evaluation limit, SQuAD split, latency settings and device) holding
 ``metrics.csv``, one row per (model, task, metric, split, seed):
 
@@ -47,15 +47,15 @@ from torch import nn
 from tqdm import tqdm
 
 from bench.errors import UserError
-from bench.locking import exclusive_lock
-from bench.store import RunStore, device_description, write_atomic
+from bench.store.lock import exclusive_lock
+from bench.store.runs import RunStore, device_description, write_atomic
 from bench.train import checkpoint as ckpt
 from bench.train import glue, squad
 from bench.train.batches import encode_pairs, span_batch
 from bench.train.config import TrainScale, get_train_scale
 from bench.train.latency import BATCH, CPU_THREADS, SEQ_LEN, latency_batch, median_latency_ms
 from bench.train.models import TaskModel, count_parameters, make_head, move_batch
-from bench.train.results import append_rows, read_rows
+from bench.store.table import append_rows, read_rows
 from bench.train.stages import build_student, resolve_device
 from bench.train.tasks import SQUAD_TASKS, head_spec, load_eval, metric_names, task_status
 from bench.train.teacher import load_teacher, load_tokenizer, teacher_label

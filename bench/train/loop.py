@@ -30,7 +30,7 @@ from torch import nn
 from tqdm import tqdm
 
 from bench.train import checkpoint as ckpt
-from bench.train.results import append_rows, read_rows
+from bench.store.table import append_rows, read_rows
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@
    with the full KD loss at γ = 1 against the fine-tuned teacher's features and logits.
    Eq. (7) has no hard-label term, so the student sees the labels only through the teacher.
 
-A training directory is a :class:`~bench.store.RunStore` directory: ``manifest.json``
+A training directory is a :class:`~bench.store.runs.RunStore` directory: ``manifest.json``
 records the command, config (space, architecture, scale budgets, seed, teacher, loss
 settings), package versions, git revision and device. Rerunning the same command resumes
 an interrupted stage from its last checkpoint and skips complete ones; tasks may be added
@@ -30,7 +30,7 @@ from torch import nn
 
 from bench.errors import UserError
 from bench.seeding import derive_seed
-from bench.store import RunStore, write_atomic
+from bench.store.runs import RunStore, write_atomic
 from bench.train import checkpoint as ckpt
 from bench.train import loop
 from bench.train.batches import heldout_stream, text_batch, training_stream

@@ -33,7 +33,7 @@ import torch
 from torch.nn import functional as F
 
 from bench.errors import UserError
-from bench.locking import exclusive_lock
+from bench.store.lock import exclusive_lock
 from bench.seeding import derive_seed
 from bench.train import loop
 from bench.train.config import StageBudget

@@ -1,4 +1,4 @@
-"""The ``bench search`` and ``bench spos`` subcommands (registered through ``bench.cli.COMMAND_MODULES``)."""
+"""The ``bench search`` and ``bench spos`` subcommands (registered through ``bench.cli.main.COMMAND_MODULES``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.argtypes import add_common_options, positive_int, proxy_option, read_arch_json
+from bench.cli.argtypes import add_common_options, positive_int, proxy_option, read_arch_json
 from bench.errors import UserError
 
 log = logging.getLogger("bench")
@@ -145,13 +145,13 @@ def _command() -> list[str]:
 
 
 def _params(args: argparse.Namespace):
-    from bench.search import GAParams
+    from bench.search.loop import GAParams
 
     return GAParams(args.population, args.generations, args.crossover, args.mutation, args.select)
 
 
 def _initial(space, path: str | None) -> list:
-    from bench.search import check_initial
+    from bench.search.loop import check_initial
 
     if path is None:
         return []
@@ -178,7 +178,7 @@ def _report(out: str, summary: dict[str, Any]) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from bench.search import ProxyFitness, proxy_settings, run_search, search_space
+    from bench.search.loop import ProxyFitness, proxy_settings, run_search, search_space
     from proxies import get_proxy, load_plugins, resolve_options
 
     load_plugins(args.plugin)
@@ -195,7 +195,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_spos_train(args: argparse.Namespace) -> int:
-    from bench.spos import train_supernet
+    from bench.oneshot.supernet import train_supernet
 
     out = args.out or f"runs/spos/{args.space}-{args.scale}"
     cost = train_supernet(args.space, out, scale=args.scale, seed=args.seed, device=args.device, data_dir=args.data_dir, steps=args.steps, stop_after=args.stop_after, command=_command(), progress=not args.no_progress)
@@ -207,8 +207,8 @@ def cmd_spos_train(args: argparse.Namespace) -> int:
 
 
 def cmd_spos_search(args: argparse.Namespace) -> int:
-    from bench.search import run_search
-    from bench.spos import SposFitness
+    from bench.search.loop import run_search
+    from bench.oneshot.supernet import SposFitness
 
     fitness = SposFitness(args.supernet, seed=args.seed, device=args.device, heldout_sequences=args.heldout, eval_batch=args.eval_batch, data_dir=args.data_dir, prefix=not args.no_prefix, prefix_budget_mb=args.prefix_cache_mb)
     space = fitness.space

@@ -23,12 +23,12 @@ uniform draws per generation, and its generation 0 is the GA's.
 Random choices come from generators derived from (seed, purpose, space, generation), not
 from the fitness, so every proxy's search starts from the same population. Fitness values
 decide everything else; they come from the search directory's cache when present
-(:mod:`bench.search_store`), so a resumed search replays the finished generations and
+(:mod:`bench.store.search`), so a resumed search replays the finished generations and
 continues identically.
 
 :class:`ProxyFitness` scores with a registered proxy through the machinery of ``bench run``
-(:func:`bench.runner.score_task`, same batch, seeds and options), or, for proxies with a
-prefix rule, through :class:`bench.prefix.PrefixProxyScorer`, whose values are identical
+(:func:`bench.scoring.runner.score_task`, same batch, seeds and options), or, for proxies with a
+prefix rule, through :class:`bench.search.prefix.PrefixProxyScorer`, whose values are identical
 (checked against the uncached path on the first architecture of every session).
 """
 
@@ -47,7 +47,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bench.errors import UserError
-from bench.search_store import POPULATION, TRACE, Evaluation, SearchStore
+from bench.store.search import POPULATION, TRACE, Evaluation, SearchStore
 from bench.seeding import derive_rng
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,7 @@ def run_search(
     Raises:
         UserError: for bad settings or a directory that holds another search.
     """
-    from bench.store import device_description
+    from bench.store.runs import device_description
     from spaces import arch_hash, arch_json
 
     if method not in METHODS:
@@ -456,7 +456,7 @@ def _prefix_chunk(arch_jsons: list[str], settings, proxy: str, seed: int, budget
     """Score a chunk of architectures with prefix reuse in a worker (its scorer persists across chunks)."""
     import torch
 
-    from bench.prefix import PrefixProxyScorer
+    from bench.search.prefix import PrefixProxyScorer
     from proxies import load_plugins
     from spaces import get_space
 
@@ -480,7 +480,7 @@ class ProxyFitness:
 
     Args:
         space: the searched space.
-        settings: :class:`bench.runner.RunSettings` with the one proxy (batch, text, options).
+        settings: :class:`bench.scoring.runner.RunSettings` with the one proxy (batch, text, options).
         seed: the initialisation seed (``bench run --seed``); it also seeds the search.
         jobs: worker processes (joblib) for each generation's new architectures.
         prefix: use prefix reuse when the proxy has a rule (values are identical).
@@ -488,7 +488,7 @@ class ProxyFitness:
     """
 
     def __init__(self, space, settings, seed: int, jobs: int = 1, prefix: bool = True, prefix_budget_mb: int = 1024) -> None:
-        from bench.prefix import prefix_unsupported
+        from bench.search.prefix import prefix_unsupported
         from proxies import get_proxy
 
         if len(settings.proxies) != 1:
@@ -541,13 +541,13 @@ class ProxyFitness:
         }
 
     def _task(self, arch):
-        from bench.runner import Task
+        from bench.scoring.runner import Task
         from spaces import arch_hash, arch_json
 
         return Task(arch_json(arch), arch_hash(arch), self.space.index_of(arch), self.seed, (self.name,))
 
     def _local_scorer(self):
-        from bench.prefix import PrefixProxyScorer
+        from bench.search.prefix import PrefixProxyScorer
 
         if self._scorer is None:
             self._scorer = PrefixProxyScorer(self.space, self.settings, self.name, self.seed, self.budget)
@@ -555,7 +555,7 @@ class ProxyFitness:
 
     def _verify(self, arch) -> list[dict[str, Any]]:
         """Score ``arch`` both ways; keep prefix reuse only when the values are identical."""
-        from bench.runner import score_task
+        from bench.scoring.runner import score_task
 
         plain = score_task(self._task(arch), self.settings)
         fast = self._local_scorer().score(arch)
@@ -569,7 +569,7 @@ class ProxyFitness:
         return plain
 
     def compute(self, archs: Sequence[Any]) -> Iterator[list[dict[str, Any]]]:
-        from bench.runner import execute
+        from bench.scoring.runner import execute
 
         archs = list(archs)
         if not archs:
@@ -605,14 +605,14 @@ class ProxyFitness:
 
 
 def proxy_settings(space, proxy: str, options: dict[str, Any], scale: str, batch_size: int | None, seq_len: int | None, sample_seed: int, text: str, plugins: Sequence[str], data_dir: str | None, jobs: int):
-    """The :class:`bench.runner.RunSettings` of a proxy search (the conventions of ``bench run``).
+    """The :class:`bench.scoring.runner.RunSettings` of a proxy search (the conventions of ``bench run``).
 
     Raises:
         UserError: for an unknown scale or text, or a sequence longer than 512.
     """
     from bench import data
     from bench.inputs import TEXT_FILES
-    from bench.runner import make_settings
+    from bench.scoring.runner import make_settings
     from bench.scales import get_scale
 
     settings = make_settings(space, (proxy,), options, get_scale(scale), batch_size, seq_len, sample_seed, text, plugins, data_dir, jobs)

@@ -17,8 +17,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from bench.errors import UserError
-from bench.stats import correlation_table
-from bench.store import RunStore, config_differences
+from bench.analysis.stats import correlation_table
+from bench.store.runs import RunStore, config_differences
 
 _IGNORED = ("proxies.", "num_archs", "archs.limit", "data.")  # data.*: digests of the input files
 

@@ -2,7 +2,7 @@
 
 Used for a stage's ``log.csv`` and an evaluation directory's ``metrics.csv``. A kill
 during a write leaves at most one incomplete last line, which
-:func:`bench.store.repair_tail` removes before the file is read or appended to again.
+:func:`bench.store.runs.repair_tail` removes before the file is read or appended to again.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from bench.store import repair_tail
+from bench.store.runs import repair_tail
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

@@ -25,7 +25,7 @@ SIZE_DESCRIPTORS: tuple[str, ...] = ("params", "params-nonemb", "flops", "layers
 
 def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, split_seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Per benchmark entry: the proxies' values, the ground truth and the stratum."""
-    from bench.stats import select_split, stratum_of
+    from bench.analysis.stats import select_split, stratum_of
 
     rows, truth = select_split(runs.rows, runs.truth, split, split_seed)
     rows = rows[rows["seed"].astype(int) == int(seed)]
@@ -41,8 +41,8 @@ def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, 
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from bench.runs import load_runs
-    from bench.stats import paired_difference
+    from bench.store.load import load_runs
+    from bench.analysis.stats import paired_difference
     from reports.tables import render, with_ci
 
     runs = load_runs(args.run_dirs)
@@ -58,10 +58,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_stratify(args: argparse.Namespace) -> int:
-    from bench.runs import load_runs
+    from bench.store.load import load_runs
     from bench.seeding import derive_rng
-    from bench.stats import stratified_correlation
-    from bench.store import write_atomic
+    from bench.analysis.stats import stratified_correlation
+    from bench.store.runs import write_atomic
     from reports.tables import render, with_ci
 
     runs = load_runs(args.run_dirs)
@@ -82,9 +82,9 @@ def cmd_stratify(args: argparse.Namespace) -> int:
 
 
 def cmd_combine(args: argparse.Namespace) -> int:
-    from bench.combine import COMBINATIONS, Combination, derived_rows, parse
-    from bench.runs import DERIVED, load_runs
-    from bench.store import write_atomic
+    from bench.analysis.combine import COMBINATIONS, Combination, derived_rows, parse
+    from bench.store.load import DERIVED, load_runs
+    from bench.store.runs import write_atomic
 
     runs = load_runs(args.run_dirs, include_derived=False)
     if args.expr:
@@ -136,11 +136,11 @@ def candidate_expressions(names: list[str], weights: tuple[float, ...] = (0.25, 
 
 
 def cmd_combo_search(args: argparse.Namespace) -> int:
-    from bench.combine import evaluate, parse
-    from bench.runs import load_runs
+    from bench.analysis.combine import evaluate, parse
+    from bench.store.load import load_runs
     from bench.seeding import derive_rng
-    from bench.stats import correlate, kendall, paired_difference, spearman, stratified_correlation
-    from bench.store import write_atomic
+    from bench.analysis.stats import correlate, kendall, paired_difference, spearman, stratified_correlation
+    from bench.store.runs import write_atomic
 
     runs = load_runs(args.run_dirs, include_derived=False)
     names = sorted(set(runs.rows["proxy"]) - set(_csv(args.exclude)))

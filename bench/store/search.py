@@ -1,6 +1,6 @@
 """Search directories: the crash-safe record of one architecture search.
 
-A search directory is a run directory (:class:`bench.store.RunStore`) plus the search's
+A search directory is a run directory (:class:`bench.store.runs.RunStore`) plus the search's
 own files:
 
 ``manifest.json``   command, config (space, method, GA settings, fitness with its version,
@@ -42,7 +42,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from bench.store import RunStore, write_atomic
+from bench.store.runs import RunStore, write_atomic
 
 TRACE = "trace.csv"
 POPULATION = "population.csv"

@@ -3,7 +3,7 @@
 Supernet
     Every layer ``p`` holds all 12 candidate blocks (:class:`Supernet`), built and initialised
     exactly as the standalone models build them (position seeds, :mod:`spaces.nlu.init`, with
-    ``bench.runner.init_seed``): at step 0 every path *is* the model ``bench run`` builds for
+    ``bench.scoring.runner.init_seed``): at step 0 every path *is* the model ``bench run`` builds for
     that architecture. The embedding block and the tied decoder are shared by all paths.
 
 Training (single-path one-shot, Guo et al. 2020)
@@ -38,7 +38,7 @@ Checkpoints
 Fitness (:class:`SposFitness`)
     The mean masked-LM cross-entropy of a path on held-out windows with fixed masks (drawn
     from ``(seed, "spos-heldout-mask")``), lower is better; run with prefix reuse
-    (:class:`bench.prefix.PrefixRunner`) since the supernet's blocks are fixed.
+    (:class:`bench.search.prefix.PrefixRunner`) since the supernet's blocks are fixed.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from tqdm import tqdm
 
 from bench.errors import UserError
 from bench.seeding import derive_rng, derive_seed
-from bench.store import RunStore, device_description, write_atomic
+from bench.store.runs import RunStore, device_description, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +138,12 @@ class Supernet(nn.Module):
 
     Args:
         space: an NLU space (position-seeded).
-        seed: the run seed; blocks are initialised from ``bench.runner.init_seed(space, seed, "")``.
+        seed: the run seed; blocks are initialised from ``bench.scoring.runner.init_seed(space, seed, "")``.
     """
 
     def __init__(self, space, seed: int) -> None:
         super().__init__()
-        from bench.runner import init_seed
+        from bench.scoring.runner import init_seed
 
         init = init_seed(space, seed, "")
         self.depth = space.depth
@@ -343,7 +343,7 @@ def train_supernet(
     Raises:
         UserError: for bad settings or a directory holding another run.
     """
-    from bench.search import search_space
+    from bench.search.loop import search_space
 
     space = search_space(space_name)
     chosen = get_spos_scale(scale)
@@ -466,8 +466,8 @@ class SposFitness:
     name = FITNESS_NAME
 
     def __init__(self, supernet_dir: str | os.PathLike, seed: int = 0, device: str = "cpu", heldout_sequences: int | None = None, eval_batch: int | None = None, data_dir: str | None = None, prefix: bool = True, prefix_budget_mb: int = 1024) -> None:
-        from bench.prefix import PrefixRunner
-        from bench.search import search_space
+        from bench.search.prefix import PrefixRunner
+        from bench.search.loop import search_space
         from spaces.nlu.modeling import attention_bias
 
         self.dir = Path(supernet_dir)

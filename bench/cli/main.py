@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from bench import __version__
-from bench.argtypes import add_common_options, csv_list, positive_int, proxy_option
+from bench.cli.argtypes import add_common_options, csv_list, positive_int, proxy_option
 from bench.errors import UserError, user_errors
 
 log = logging.getLogger("bench")
@@ -129,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_ablation(args: argparse.Namespace) -> int:
-    from bench.ablation import ablation_table
-    from bench.store import write_atomic
+    from bench.analysis.ablation import ablation_table
+    from bench.store.runs import write_atomic
     from reports.tables import ablation_text
 
     table = ablation_table(args.run_dirs, args.task, args.bootstrap)
@@ -143,8 +143,8 @@ def cmd_ablation(args: argparse.Namespace) -> int:
 def cmd_table1(args: argparse.Namespace) -> int:
     import json
 
-    from bench.stats import correlation_table
-    from bench.store import RunStore, write_atomic
+    from bench.analysis.stats import correlation_table
+    from bench.store.runs import RunStore, write_atomic
     from proxies import list_proxies
     from reports.tables import table1_frame, table1_text
 
@@ -178,8 +178,8 @@ def cmd_table1(args: argparse.Namespace) -> int:
 
 
 def cmd_stability(args: argparse.Namespace) -> int:
-    from bench.stability import stability_table
-    from bench.store import RunStore, write_atomic
+    from bench.analysis.stability import stability_table
+    from bench.store.runs import RunStore, write_atomic
     from reports.tables import render
 
     store = RunStore(args.run_dir)
@@ -199,7 +199,7 @@ def cmd_stability(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from bench.verify import DEFAULT_TOLERANCE, summary, verify
+    from bench.analysis.verify import DEFAULT_TOLERANCE, summary, verify
 
     tolerance = DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
     if tolerance < 0:
@@ -211,7 +211,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from bench.runner import run
+    from bench.scoring.runner import run
     from proxies import load_plugins, resolve_options, select_proxies
 
     load_plugins(args.plugin)
@@ -276,9 +276,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_correlate(args: argparse.Namespace) -> int:
-    from bench.runs import load_runs
-    from bench.stats import correlation_table, select_split
-    from bench.store import write_atomic
+    from bench.store.load import load_runs
+    from bench.analysis.stats import correlation_table, select_split
+    from bench.store.runs import write_atomic
     from reports.tables import correlation_text, task_matrix_text, top_k_text
     from spaces.flexibert import GLUE_MEAN, GLUE_TASKS
 
@@ -317,7 +317,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
 
 #: Modules that add subcommands: each has ``register(subparsers)``, which adds its parsers
 #: and sets ``handler=function(args) -> int`` as their default.
-COMMAND_MODULES: tuple[str, ...] = ("reports.command", "bench.train_cli", "bench.analysis_cli", "bench.search_cli")
+COMMAND_MODULES: tuple[str, ...] = ("bench.cli.report", "bench.cli.train", "bench.cli.compare", "bench.cli.search")
 
 
 def add_command_modules(sub: argparse._SubParsersAction) -> None:

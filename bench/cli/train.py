@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bench.argtypes import add_common_options
+from bench.cli.argtypes import add_common_options
 from bench.errors import UserError
 
 log = logging.getLogger("bench.train")

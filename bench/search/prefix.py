@@ -17,11 +17,11 @@ that share their first ``k`` blocks share all of it.
   values (a few floats) are kept for every prefix ever computed.
 
 A genetic search proposes children that share long prefixes with their parents, and
-:func:`bench.search` evaluates each generation in lexicographic order, so consecutive
+:func:`bench.search.loop` evaluates each generation in lexicographic order, so consecutive
 architectures share prefixes too.
 
 :class:`PrefixProxyScorer` turns this into proxy values that are identical to the uncached
-path (:func:`bench.runner.score_task`): the proxy's own registered function is called
+path (:func:`bench.scoring.runner.score_task`): the proxy's own registered function is called
 through :func:`proxies.capture.evaluate` on a :class:`~proxies.context.ProxyContext`
 assembled from the cached records. Two kinds of rules (:data:`PREFIX_RULES`) say what a
 proxy needs:
@@ -272,13 +272,13 @@ class PrefixRunner:
 
 
 class PrefixProxyScorer:
-    """Proxy values of NLU-space architectures with prefix reuse, as rows like :func:`bench.runner.score_task`'s.
+    """Proxy values of NLU-space architectures with prefix reuse, as rows like :func:`bench.scoring.runner.score_task`'s.
 
     Args:
         space: a position-seeded space.
         settings: the run settings (batch, text, options) of the uncached path.
         proxy: a proxy with a rule in :data:`PREFIX_RULES`.
-        seed: the run seed (model initialisation ``bench.runner.init_seed``).
+        seed: the run seed (model initialisation ``bench.scoring.runner.init_seed``).
         budget_bytes: bound of the activation cache.
         block_cache_bytes: bound of the parameters of the built blocks kept for reuse.
 
@@ -287,7 +287,7 @@ class PrefixProxyScorer:
     """
 
     def __init__(self, space, settings, proxy: str, seed: int, budget_bytes: int = 1 << 30, block_cache_bytes: int = 256 << 20) -> None:
-        from bench.runner import _batch, init_seed
+        from bench.scoring.runner import _batch, init_seed
         from proxies import get_proxy
         from spaces.nlu.modeling import attention_bias
 
@@ -359,7 +359,7 @@ class PrefixProxyScorer:
         return dict(ctx.memo)
 
     def score(self, arch) -> list[dict[str, Any]]:
-        """The result row of ``arch`` (fields of :data:`bench.store.ROW_FIELDS`)."""
+        """The result row of ``arch`` (fields of :data:`bench.store.runs.ROW_FIELDS`)."""
         from proxies.capture import ProxyResult, evaluate
         from spaces import arch_hash, arch_json
 

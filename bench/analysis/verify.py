@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from bench.errors import UserError
-from bench.stats import correlation_table
-from bench.store import RunStore
+from bench.analysis.stats import correlation_table
+from bench.store.runs import RunStore
 
 DEFAULT_TOLERANCE = 0.03
 
@@ -39,7 +39,7 @@ class Drift:
 
 def rerun_config(config: dict[str, Any], out_dir: Path, jobs: int = 1, progress: bool = False) -> RunStore:
     """Score the reference config again into ``out_dir``."""
-    from bench.runner import run
+    from bench.scoring.runner import run
 
     archs_spec = config["archs"]
     if "benchmark" in archs_spec:

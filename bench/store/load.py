@@ -2,7 +2,7 @@
 
 Several runs over the same benchmark architectures (e.g. the Table 1 run and a run of the
 size baselines) can be analysed together: their rows are concatenated (a proxy must come
-from one run only), derived proxies (``derived.csv``, see :mod:`bench.combine`) are added,
+from one run only), derived proxies (``derived.csv``, see :mod:`bench.analysis.combine`) are added,
 and the ground truth of the first run is used.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from bench.errors import UserError
-from bench.store import RunStore
+from bench.store.runs import RunStore
 
 DERIVED = "derived.csv"
 

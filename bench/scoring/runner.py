@@ -24,12 +24,12 @@ import numpy as np
 from tqdm import tqdm
 
 from bench import data
-from bench.argtypes import read_arch_json
+from bench.cli.argtypes import read_arch_json
 from bench.errors import UserError
 from bench.init_schemes import reinitialise
 from bench.inputs import TEXT_FILES, proxy_batch
 from bench.seeding import derive_rng, derive_seed
-from bench.store import RunStore
+from bench.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 
