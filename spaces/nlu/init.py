@@ -10,7 +10,7 @@ model seed and the part's identity alone:
 So the weights of a block depend only on ``(seed, p, c)``, never on the other layers of the
 architecture: two architectures that share their first ``k`` blocks compute identical
 hidden states after those ``k`` blocks, which the search's prefix reuse
-(:mod:`bench.prefix`) and the SPOS supernet (:mod:`bench.spos`) rely on.
+(:mod:`bench.search.prefix`) and the SPOS supernet (:mod:`bench.oneshot.supernet`) rely on.
 
 Inside a part, parameters are drawn in module order with BERT's scheme (the reference
 code's ``_init_weights``): ``N(0, std²)`` for every ``Linear`` and ``Embedding`` weight (every

@@ -54,7 +54,7 @@ class NluSpace(SearchSpace):
 
     variants = ("default",)
     #: Block weights depend only on (seed, position, block index): callers pass an
-    #: architecture-independent seed to :meth:`build_model` (see ``bench.runner.init_seed``).
+    #: architecture-independent seed to :meth:`build_model` (see ``bench.scoring.runner.init_seed``).
     position_seeded = True
     #: Candidate blocks per layer (the genome alphabet of the search).
     num_choices = NUM_CHOICES
