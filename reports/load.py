@@ -40,7 +40,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from bench.errors import UserError
-from bench.store.runs import GROUND_TRUTH, MANIFEST, PROXY_INFO, ROWS
+from bench.store.schema import GROUND_TRUTH, MANIFEST, PROXY_INFO, ROWS
 
 log = logging.getLogger(__name__)
 

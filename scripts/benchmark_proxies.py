@@ -33,7 +33,7 @@ import proxies
 from bench import data
 from bench.inputs import proxy_batch
 from bench.scales import SCALES
-from bench.store.runs import device_description, package_versions
+from bench.store.manifest import device_description, package_versions
 from proxies.losses import proxy_loss
 from spaces import get_space
 from spaces.flexibert import GLUE_MEAN, load_benchmark

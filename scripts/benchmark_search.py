@@ -30,7 +30,8 @@ import pandas as pd
 import torch
 
 from bench.search.loop import GAParams, ProxyFitness, proxy_settings, run_search, sample_feasible, search_space
-from bench.store.runs import device_description, package_versions, write_atomic
+from bench.store.manifest import device_description, package_versions
+from bench.store.writer import write_atomic
 from proxies import get_proxy, resolve_options
 
 COMPARED = ["generation", "evaluations", "best_fitness", "best_arch", "generation_best", "generation_mean"]

@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from bench.store.runs import write_atomic
+from bench.store.writer import write_atomic
 
 log = logging.getLogger("heldout_seeds")
 

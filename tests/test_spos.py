@@ -11,7 +11,10 @@ import torch
 
 from bench.cli.main import main
 from bench.scoring.runner import init_seed
-from bench.oneshot.supernet import SPOS_SCALES, Supernet, SposFitness, learning_rate, mask_tokens, mlm_windows, train_supernet
+from bench.oneshot.fitness import SposFitness
+from bench.oneshot.mlm import mask_tokens, mlm_windows
+from bench.oneshot.supernet import Supernet
+from bench.oneshot.training import SPOS_SCALES, learning_rate, train_supernet
 from spaces import get_space
 
 TINY_ARCHS = [[6, 0, 9, 1, 2, 3], [6, 0, 9, 1, 2, 4], [11, 5, 6, 7, 8, 9]]

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from bench.errors import UserError
-from bench.store.runs import KEY_FIELDS, RunStore
+from bench.store.schema import KEY_FIELDS
+from bench.store.runs import RunStore
 
 
 def _row(arch="h1", proxy="p", seed=0, value=1.5):
@@ -16,17 +17,18 @@ def _row(arch="h1", proxy="p", seed=0, value=1.5):
 
 def test_manifest_records_config_versions_revision_device(tmp_path):
     store = RunStore(tmp_path / "run")
-    assert store.open({"space": "s", "seeds": [0]}, ["bench", "run"]) is False
+    assert store.open({"space": "s", "seeds": [0]}, ["bench", "run"], kind="proxy-run") is False
     manifest = store.manifest()
     assert manifest["config"] == {"space": "s", "seeds": [0]}
     assert manifest["command"] == ["bench", "run"]
+    assert manifest["kind"] == "proxy-run"
     assert {"python", "torch", "transformers"} <= set(manifest["versions"])
     assert manifest["git_revision"] and manifest["device"].startswith(("cpu", "cuda"))
 
 
 def test_rows_round_trip_with_nan_and_keys(tmp_path):
     store = RunStore(tmp_path)
-    store.open({"x": 1}, [])
+    store.open({"x": 1}, [], kind="proxy-run")
     store.append([_row(), _row(proxy="q", value=float("nan"))])
     store.append([_row(arch="h2")])
     frame = store.rows()
@@ -39,29 +41,29 @@ def test_rows_round_trip_with_nan_and_keys(tmp_path):
 
 def test_same_config_resumes_and_repairs_a_torn_line(tmp_path):
     store = RunStore(tmp_path)
-    store.open({"x": 1}, [])
+    store.open({"x": 1}, [], kind="proxy-run")
     store.append([_row()])
     with open(store.rows_path, "a") as handle:
         handle.write("s,1,h9,{partial")
-    assert RunStore(tmp_path).open({"x": 1}, []) is True
+    assert RunStore(tmp_path).open({"x": 1}, [], kind="proxy-run") is True
     assert store.rows_path.read_text().endswith("\n")
     assert len(store.rows()) == 1
 
 
 def test_different_config_is_refused_and_nothing_is_overwritten(tmp_path):
     store = RunStore(tmp_path)
-    store.open({"x": 1, "seeds": [0]}, [])
+    store.open({"x": 1, "seeds": [0]}, [], kind="proxy-run")
     store.append([_row()])
     before = (tmp_path / "manifest.json").read_text(), store.rows_path.read_text()
     with pytest.raises(UserError, match=r"holds a run with a different config \(seeds: \[0\] -> \[1\]\)"):
-        RunStore(tmp_path).open({"x": 1, "seeds": [1]}, [])
+        RunStore(tmp_path).open({"x": 1, "seeds": [1]}, [], kind="proxy-run")
     assert ((tmp_path / "manifest.json").read_text(), store.rows_path.read_text()) == before
 
 
 def test_non_run_directory_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match="is not empty and holds no run"):
-        RunStore(tmp_path).open({"x": 1}, [])
+        RunStore(tmp_path).open({"x": 1}, [], kind="proxy-run")
     with pytest.raises(UserError, match="is not a run directory"):
         RunStore(tmp_path).manifest()
 
@@ -92,12 +94,76 @@ def test_exclusive_lock_keeps_a_second_process_out_until_released(tmp_path):
 
 def test_a_later_command_with_the_same_config_is_recorded_once(tmp_path):
     store = RunStore(tmp_path)
-    store.open({"x": 1}, ["bench", "train", "--tasks", "sst-2"])
-    RunStore(tmp_path).open({"x": 1}, ["bench", "train", "--tasks", "sst-2"])
+    store.open({"x": 1}, ["bench", "train", "--tasks", "sst-2"], kind="proxy-run")
+    RunStore(tmp_path).open({"x": 1}, ["bench", "train", "--tasks", "sst-2"], kind="proxy-run")
     assert "later_commands" not in store.manifest()
     for _ in range(2):
-        RunStore(tmp_path).open({"x": 1}, ["bench", "train", "--tasks", "cola"])
+        RunStore(tmp_path).open({"x": 1}, ["bench", "train", "--tasks", "cola"], kind="proxy-run")
     manifest = store.manifest()
     assert manifest["command"] == ["bench", "train", "--tasks", "sst-2"]
     assert [entry["command"] for entry in manifest["later_commands"]] == [["bench", "train", "--tasks", "cola"]]
     assert manifest["later_commands"][0]["at"] and manifest["later_commands"][0]["git_revision"]
+
+
+def test_a_directory_of_another_kind_is_refused(tmp_path):
+    RunStore(tmp_path).open({"x": 1}, [], kind="search")
+    with pytest.raises(UserError, match="holds a search directory, not a proxy-run"):
+        RunStore(tmp_path).open({"x": 1}, [], kind="proxy-run")
+
+
+def test_resuming_a_manifest_without_kind_records_it(tmp_path):
+    store = RunStore(tmp_path)
+    store.open({"x": 1}, [], kind="evaluation")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    del manifest["kind"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert store.kind() is None
+    assert RunStore(tmp_path).open({"x": 1}, [], kind="evaluation") is True
+    assert store.kind() == "evaluation"
+
+
+def test_unknown_kind_is_a_programming_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown run kind 'table'"):
+        RunStore(tmp_path).open({"x": 1}, [], kind="table")
+
+
+def test_writer_appends_under_a_lock_and_reads_floats_back_exactly(tmp_path):
+    from bench.store.writer import append_rows, lock_path, read_rows, rewrite_rows
+
+    path = tmp_path / "log.csv"
+    append_rows(path, ("step", "loss"), [{"step": 0, "loss": 0.1 + 0.2}])
+    with open(path, "a") as handle:
+        handle.write("1,0.")  # a torn line from a kill during a write
+    append_rows(path, ("step", "loss"), [{"step": 2, "loss": 1 / 3, "ignored": "x"}])
+    rows = read_rows(path)
+    assert [r["step"] for r in rows] == ["0", "2"]
+    assert float(rows[0]["loss"]) == 0.1 + 0.2 and float(rows[1]["loss"]) == 1 / 3
+    assert lock_path(path).name == "log.csv.lock"
+    rewrite_rows(path, ("step", "loss"), rows[:1])
+    assert [r["step"] for r in read_rows(path)] == ["0"]
+
+
+def test_two_processes_appending_never_interleave(tmp_path):
+    import multiprocessing
+
+    from bench.store.writer import read_rows
+
+    path = tmp_path / "rows.csv"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(str(path), k)) for k in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    rows = read_rows(path)
+    assert len(rows) == 400
+    assert sorted((r["worker"], r["i"]) for r in rows) == sorted((str(k), str(i)) for k in range(2) for i in range(200))
+
+
+def _append_many(path: str, worker: int) -> None:
+    from pathlib import Path
+
+    from bench.store.writer import append_rows
+
+    for i in range(200):
+        append_rows(Path(path), ("worker", "i", "pad"), [{"worker": worker, "i": i, "pad": "x" * 5000}])

@@ -320,7 +320,7 @@ def test_user_errors(capsys, tmp_path, smoke_run):
     assert "unknown scale 'huge'; allowed: smoke, cpu, paper" in _error(capsys, [*base, "--arch", TINY_ARCH, "--scale", "huge"])
     assert "--max-steps must be >= 1" in _error(capsys, [*base, "--arch", TINY_ARCH, "--max-steps", "0"])
     if not torch.cuda.is_available():
-        assert "no CUDA GPU is available" in _error(capsys, [*base, "--arch", TINY_ARCH, "--device", "cuda"])
+        assert "no CUDA device is available" in _error(capsys, [*base, "--arch", TINY_ARCH, "--device", "cuda"])
     assert "cannot load teacher" in _error(capsys, [*base, "--arch", TINY_ARCH, "--teacher", str(tmp_path / "nope")])
     assert "holds a run with a different config (seed: 0 -> 1" in _error(capsys, [*args, "--seed", "1"])
     assert "is not a run directory" in _error(capsys, ["evaluate", str(tmp_path), "--out", str(tmp_path / "e")])

@@ -18,7 +18,8 @@ import pandas as pd
 
 from bench.errors import UserError
 from bench.analysis.stats import correlation_table
-from bench.store.runs import RunStore, config_differences
+from bench.store.runs import RunStore
+from bench.store.manifest import config_differences
 
 _IGNORED = ("proxies.", "num_archs", "archs.limit", "data.")  # data.*: digests of the input files
 

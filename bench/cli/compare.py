@@ -61,7 +61,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     from bench.store.load import load_runs
     from bench.seeding import derive_rng
     from bench.analysis.stats import stratified_correlation
-    from bench.store.runs import write_atomic
+    from bench.store.writer import write_atomic
     from reports.tables import render, with_ci
 
     runs = load_runs(args.run_dirs)
@@ -84,7 +84,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
 def cmd_combine(args: argparse.Namespace) -> int:
     from bench.analysis.combine import COMBINATIONS, Combination, derived_rows, parse
     from bench.store.load import DERIVED, load_runs
-    from bench.store.runs import write_atomic
+    from bench.store.writer import write_atomic
 
     runs = load_runs(args.run_dirs, include_derived=False)
     if args.expr:
@@ -140,7 +140,7 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     from bench.store.load import load_runs
     from bench.seeding import derive_rng
     from bench.analysis.stats import correlate, kendall, paired_difference, spearman, stratified_correlation
-    from bench.store.runs import write_atomic
+    from bench.store.writer import write_atomic
 
     runs = load_runs(args.run_dirs, include_derived=False)
     names = sorted(set(runs.rows["proxy"]) - set(_csv(args.exclude)))

@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_ablation(args: argparse.Namespace) -> int:
     from bench.analysis.ablation import ablation_table
-    from bench.store.runs import write_atomic
+    from bench.store.writer import write_atomic
     from reports.tables import ablation_text
 
     table = ablation_table(args.run_dirs, args.task, args.bootstrap)
@@ -144,7 +144,8 @@ def cmd_table1(args: argparse.Namespace) -> int:
     import json
 
     from bench.analysis.stats import correlation_table
-    from bench.store.runs import RunStore, write_atomic
+    from bench.store.runs import RunStore
+    from bench.store.writer import write_atomic
     from proxies import list_proxies
     from reports.tables import table1_frame, table1_text
 
@@ -179,7 +180,8 @@ def cmd_table1(args: argparse.Namespace) -> int:
 
 def cmd_stability(args: argparse.Namespace) -> int:
     from bench.analysis.stability import stability_table
-    from bench.store.runs import RunStore, write_atomic
+    from bench.store.runs import RunStore
+    from bench.store.writer import write_atomic
     from reports.tables import render
 
     store = RunStore(args.run_dir)
@@ -278,7 +280,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_correlate(args: argparse.Namespace) -> int:
     from bench.store.load import load_runs
     from bench.analysis.stats import correlation_table, select_split
-    from bench.store.runs import write_atomic
+    from bench.store.writer import write_atomic
     from reports.tables import correlation_text, task_matrix_text, top_k_text
     from spaces.flexibert import GLUE_MEAN, GLUE_TASKS
 

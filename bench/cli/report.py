@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     """Handler of ``bench report``."""
-    from bench.store.runs import write_atomic
+    from bench.store.writer import write_atomic
     from reports.build import build_report
     from reports.html import render_html
     from reports.load import discover

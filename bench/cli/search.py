@@ -195,7 +195,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_spos_train(args: argparse.Namespace) -> int:
-    from bench.oneshot.supernet import train_supernet
+    from bench.oneshot.training import train_supernet
 
     out = args.out or f"runs/spos/{args.space}-{args.scale}"
     cost = train_supernet(args.space, out, scale=args.scale, seed=args.seed, device=args.device, data_dir=args.data_dir, steps=args.steps, stop_after=args.stop_after, command=_command(), progress=not args.no_progress)
@@ -208,7 +208,7 @@ def cmd_spos_train(args: argparse.Namespace) -> int:
 
 def cmd_spos_search(args: argparse.Namespace) -> int:
     from bench.search.loop import run_search
-    from bench.oneshot.supernet import SposFitness
+    from bench.oneshot.fitness import SposFitness
 
     fitness = SposFitness(args.supernet, seed=args.seed, device=args.device, heldout_sequences=args.heldout, eval_batch=args.eval_batch, data_dir=args.data_dir, prefix=not args.no_prefix, prefix_budget_mb=args.prefix_cache_mb)
     space = fitness.space

@@ -29,6 +29,7 @@ from bench.errors import UserError
 from bench.init_schemes import reinitialise
 from bench.inputs import TEXT_FILES, proxy_batch
 from bench.seeding import derive_rng, derive_seed
+from bench.store import schema
 from bench.store.runs import RunStore
 
 log = logging.getLogger(__name__)
@@ -403,7 +404,7 @@ def run(
     selection = select_archs(space, archs, limit, sample_seed, data_dir)
     data.resolve(TEXT_FILES[text], data_dir)  # fail early on missing text, before any model is built
     store = RunStore(out_dir)
-    resumed = store.open(run_config(settings, selection, seeds, chosen_scale.name), command or [])
+    resumed = store.open(run_config(settings, selection, seeds, chosen_scale.name), command or [], kind=schema.PROXY_RUN)
     if selection.ground_truth:
         store.write_ground_truth(selection.ground_truth)
     store.write_proxy_info(proxy_info(settings.proxies))

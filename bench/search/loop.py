@@ -296,7 +296,7 @@ def run_search(
     Raises:
         UserError: for bad settings or a directory that holds another search.
     """
-    from bench.store.runs import device_description
+    from bench.store.manifest import device_description
     from spaces import arch_hash, arch_json
 
     if method not in METHODS:

@@ -15,9 +15,10 @@ from typing import Any, Sequence
 import pandas as pd
 
 from bench.errors import UserError
+from bench.store import schema
 from bench.store.runs import RunStore
 
-DERIVED = "derived.csv"
+DERIVED = schema.DERIVED
 
 
 @dataclass
@@ -74,8 +75,8 @@ def load_runs(run_dirs: Sequence[str | Path], *, include_derived: bool = True) -
         frames.append(rows)
         configs.append(config)
         info.update(store.proxy_info())
-        if include_derived and (directory / "derived_info.csv").is_file():
-            for item in pd.read_csv(directory / "derived_info.csv").to_dict("records"):
+        if include_derived and (directory / schema.DERIVED_INFO).is_file():
+            for item in pd.read_csv(directory / schema.DERIVED_INFO).to_dict("records"):
                 info[item["proxy"]] = item
         truth = run_truth if truth is None else truth
     return BenchmarkRuns([Path(d) for d in run_dirs], pd.concat(frames, ignore_index=True), truth, configs, info)

@@ -1,20 +1,17 @@
 """Crash-safe run directories.
 
-A run directory holds:
+A run directory holds a ``manifest.json`` (kind, command, config, seeds, package versions,
+git revision, device, start time), written atomically when the run starts. A later command
+with a different config is refused, never merged or overwritten; a later command with the
+same config that differs from every recorded one (e.g. one that adds tasks to a training)
+is appended to ``later_commands`` with its time and revision.
 
-``manifest.json``      command, config, seeds, package versions, git revision, device, start
-                       time; written (atomically) when the run starts. A later command with
-                       a different config is refused, never merged or overwritten; a later
-                       command with the same config that differs from every recorded one
-                       (e.g. one that adds tasks to a training) is appended to
-                       ``later_commands`` with its time and revision.
-``rows.csv``           the tidy result table, one row per architecture × proxy × seed,
-                       appended (one ``write`` + ``fsync`` per architecture) only when an
-                       architecture's proxies are complete. A torn last line left by a kill
-                       is cut off on the next open; rows whose key is present are skipped,
-                       so rerunning the same command finishes the run with every row once.
-``ground_truth.csv``   for benchmark architectures: benchmark id, architecture hash, task, score.
-``proxies.json``       label, version, direction and gradient use of each proxy of the run.
+For proxy runs and searches the directory also holds ``rows.csv``, one row per
+architecture × proxy × seed (:data:`bench.store.schema.ROW_FIELDS`), appended through
+:func:`bench.store.writer.append_rows` only when an architecture's proxies are complete;
+rows whose key (:data:`~bench.store.schema.KEY_FIELDS`) is present are skipped, so
+rerunning the same command finishes the run with every row once. File names and the kinds
+of directories are those of :mod:`bench.store.schema`.
 
 Statistics and reports read these files; they never recompute proxies.
 """
@@ -22,131 +19,29 @@ Statistics and reports read these files; they never recompute proxies.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
-import platform
-import subprocess
 import sys
-import tempfile
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from bench.errors import UserError
-
-ROW_FIELDS: tuple[str, ...] = (
-    "space",
-    "arch_id",
-    "arch_hash",
-    "arch",
-    "proxy",
-    "proxy_version",
-    "seed",
-    "value",
-    "seconds",
-    "pass_seconds",
-    "status",
-    "error",
-)
-KEY_FIELDS: tuple[str, ...] = ("space", "arch_hash", "proxy", "proxy_version", "seed")
-MANIFEST = "manifest.json"
-PROXY_INFO = "proxies.json"
-ROWS = "rows.csv"
-GROUND_TRUTH = "ground_truth.csv"
-_PACKAGES = ("proxybench", "torch", "transformers", "numpy", "scipy", "pandas", "joblib")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, path)
-
-
-def git_revision() -> str:
-    """The project's git revision (with ``+dirty`` for uncommitted changes), or ``unknown``."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        if rev.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=10)
-        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages results depend on."""
-    versions = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def device_description() -> str:
-    """CPU model and thread count (or the CUDA device) the run used."""
-    import torch
-
-    if torch.cuda.is_available():
-        return f"cuda: {torch.cuda.get_device_name(0)}"
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"cpu: {model}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
-
-
-def _canonical(obj: Any) -> Any:
-    return json.loads(json.dumps(obj, sort_keys=True))
-
-
-def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Human-readable differences between two configs (``key: old -> new``)."""
-    diffs = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key, "<absent>"), new.get(key, "<absent>")
-        if isinstance(a, dict) and isinstance(b, dict):
-            diffs.extend(config_differences(a, b, f"{prefix}{key}."))
-        elif a != b:
-            diffs.append(f"{prefix}{key}: {json.dumps(a)} -> {json.dumps(b)}")
-    return diffs
-
-
-def repair_tail(path: Path) -> None:
-    """Cut an incomplete last line (from a kill during a write) off ``path``."""
-    if not path.is_file():
-        return
-    with open(path, "rb+") as handle:
-        content = handle.read()
-        if content and not content.endswith(b"\n"):
-            handle.truncate(content.rfind(b"\n") + 1)
+from bench.store import schema
+from bench.store.manifest import canonical, config_differences, device_description, git_revision, now, package_versions
+from bench.store.writer import append_rows, repair_tail, write_atomic
 
 
 class RunStore:
-    """One run directory: its manifest, its append-only rows and its ground truth."""
+    """One result directory: its manifest and, for proxy runs and searches, its rows and ground truth."""
 
     def __init__(self, run_dir: str | os.PathLike) -> None:
         self.dir = Path(run_dir)
 
     @property
     def rows_path(self) -> Path:
-        return self.dir / ROWS
+        return self.dir / schema.ROWS
 
     def manifest(self) -> dict[str, Any]:
         """The run's manifest.
@@ -154,128 +49,142 @@ class RunStore:
         Raises:
             UserError: when the directory holds no readable run.
         """
-        path = self.dir / MANIFEST
+        path = self.dir / schema.MANIFEST
         if not path.is_file():
-            raise UserError(f"{self.dir} is not a run directory (no {MANIFEST}); create one with `bench run --out {self.dir}`")
+            raise UserError(f"{self.dir} is not a run directory (no {schema.MANIFEST}); create one with `bench run --out {self.dir}`")
         try:
             return json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise UserError(f"{path} is not valid JSON ({exc}); the run directory is damaged") from exc
 
-    def open(self, config: Mapping[str, Any], command: list[str]) -> bool:
+    def kind(self) -> str | None:
+        """The kind the manifest records (:data:`bench.store.schema.KINDS`)."""
+        return schema.kind_of(self.manifest())
+
+    def open(self, config: Mapping[str, Any], command: list[str], *, kind: str) -> bool:
         """Start the run, or resume it when the directory holds the same config.
+
+        Args:
+            config: everything that determines the results; a rerun must match it.
+            command: the command line, recorded in the manifest.
+            kind: the directory's kind (one of :data:`bench.store.schema.KINDS`).
 
         Returns:
             ``True`` when an existing run is resumed.
 
         Raises:
-            UserError: when the directory holds a run with a different config, or is a
-                non-empty directory that is not a run.
+            UserError: when the directory holds a run of another kind or with a different
+                config, or is a non-empty directory that is not a run.
         """
-        config = _canonical(config)
-        path = self.dir / MANIFEST
+        if kind not in schema.KINDS:
+            raise ValueError(f"unknown run kind {kind!r}; known: {', '.join(schema.KINDS)}")
+        config = canonical(config)
+        path = self.dir / schema.MANIFEST
         if path.is_file():
             old = self.manifest()
+            stored = schema.kind_of(old)
+            if stored is not None and stored != kind:
+                raise UserError(f"{self.dir} holds a {stored} directory, not a {kind}; use another --out directory")
             diffs = config_differences(old.get("config", {}), config)
             if diffs:
                 raise UserError(
                     f"{self.dir} holds a run with a different config ({'; '.join(diffs)}); "
                     "use another --out directory, or rerun with the original options to resume"
                 )
-            self._record_later_command(old, command)
-            self._repair_rows()
+            changed = stored is None
+            old["kind"] = kind
+            if self._record_later_command(old, command) or changed:
+                self._write_manifest(old)
+            repair_tail(self.rows_path)
             return True
         if self.dir.exists() and any(self.dir.iterdir()):
             raise UserError(f"{self.dir} is not empty and holds no run; choose an empty or new --out directory")
         manifest = {
+            "kind": kind,
             "command": command,
             "config": config,
             "versions": package_versions(),
             "git_revision": git_revision(),
             "device": device_description(),
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "started": now(),
         }
         self._write_manifest(manifest)
         return False
 
-    def _record_later_command(self, manifest: dict[str, Any], command: list[str]) -> None:
-        """Append ``command`` to ``later_commands`` unless it is already recorded."""
+    @staticmethod
+    def _record_later_command(manifest: dict[str, Any], command: list[str]) -> bool:
+        """Append ``command`` to ``later_commands`` unless it is already recorded; ``True`` when added."""
         later = manifest.get("later_commands", [])
         if not command or command == manifest.get("command") or any(entry.get("command") == command for entry in later):
-            return
-        later.append({"command": command, "git_revision": git_revision(),
-                      "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+            return False
+        later.append({"command": command, "git_revision": git_revision(), "at": now()})
         manifest["later_commands"] = later
+        return True
+
+    def update_manifest(self, **fields: Any) -> None:
+        """Set top-level manifest fields (e.g. when a run finished) atomically."""
+        manifest = self.manifest()
+        manifest.update(canonical(fields))
         self._write_manifest(manifest)
 
     def _write_manifest(self, manifest: Mapping[str, Any]) -> None:
-        write_atomic(self.dir / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-
-    def _repair_rows(self) -> None:
-        """Cut a torn last line (from a kill during a write) off ``rows.csv``."""
-        repair_tail(self.rows_path)
+        write_atomic(self.dir / schema.MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
     def done_keys(self) -> set[tuple[str, ...]]:
         """Keys (space, arch_hash, proxy, proxy_version, seed) of the rows already stored."""
         if not self.rows_path.is_file():
             return set()
         with open(self.rows_path, newline="", encoding="utf-8") as handle:
-            return {tuple(row[k] for k in KEY_FIELDS) for row in csv.DictReader(handle)}
+            return {tuple(row[k] for k in schema.KEY_FIELDS) for row in csv.DictReader(handle)}
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Append complete rows with one write and an fsync."""
-        rows = list(rows)
-        if not rows:
-            return
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, lineterminator="\n")
-        new_file = not self.rows_path.is_file() or self.rows_path.stat().st_size == 0
-        if new_file:
-            writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _format(row.get(k, "")) for k in ROW_FIELDS})
-        payload = buffer.getvalue().encode("utf-8")
-        fd = os.open(self.rows_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_rows(self.rows_path, schema.ROW_FIELDS, rows)
 
     def rows(self) -> pd.DataFrame:
         """All stored rows (NaN values kept, with their status)."""
-        if not self.rows_path.is_file():
-            return pd.DataFrame(columns=list(ROW_FIELDS))
-        return pd.read_csv(self.rows_path, dtype={"arch_hash": str, "proxy_version": str, "error": str}, keep_default_na=False, na_values={"value": ["nan", "NaN"]})
+        return read_row_table(self.rows_path)
 
     def write_ground_truth(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Store the benchmark scores of the run's architectures (bench_id, arch_hash, task, score)."""
-        frame = pd.DataFrame(list(records), columns=["bench_id", "arch_hash", "task", "score"])
-        write_atomic(self.dir / GROUND_TRUTH, frame.to_csv(index=False))
+        frame = pd.DataFrame(list(records), columns=list(schema.TRUTH_FIELDS))
+        write_atomic(self.dir / schema.GROUND_TRUTH, frame.to_csv(index=False))
 
     def write_proxy_info(self, info: list[dict[str, Any]]) -> None:
         """Store what reports need to know about the run's proxies."""
-        write_atomic(self.dir / PROXY_INFO, json.dumps(info, indent=2) + "\n")
+        write_atomic(self.dir / schema.PROXY_INFO, json.dumps(info, indent=2) + "\n")
 
     def proxy_info(self) -> dict[str, dict[str, Any]]:
         """Proxy name -> stored label, version, direction, gradient use (empty when absent)."""
-        path = self.dir / PROXY_INFO
+        path = self.dir / schema.PROXY_INFO
         if not path.is_file():
             return {}
         return {item["proxy"]: item for item in json.loads(path.read_text())}
 
     def ground_truth(self) -> pd.DataFrame | None:
         """The stored ground truth, or ``None`` for runs without benchmark scores."""
-        path = self.dir / GROUND_TRUTH
+        path = self.dir / schema.GROUND_TRUTH
         if not path.is_file():
             return None
         return pd.read_csv(path, dtype={"arch_hash": str})
 
 
-def _format(value: Any) -> Any:
-    if isinstance(value, float):
-        return repr(value)
-    return value
+def read_row_table(path: Path, complete_only: bool = False) -> pd.DataFrame:
+    """A ``rows.csv`` as a frame (NaN values kept); empty with the schema's columns when absent.
+
+    ``complete_only`` ignores everything after the last newline without touching the file
+    (for readers of a run another process may be appending to).
+    """
+    import io
+
+    if not path.is_file():
+        return pd.DataFrame(columns=list(schema.ROW_FIELDS))
+    content = path.read_bytes()
+    if complete_only:
+        content = content[: content.rfind(b"\n") + 1]
+    if not content.strip():
+        return pd.DataFrame(columns=list(schema.ROW_FIELDS))
+    return pd.read_csv(io.BytesIO(content), dtype=schema.ROW_DTYPES, keep_default_na=False, na_values={"value": ["nan", "NaN"]})
 
 
 def stderr_is_terminal() -> bool:

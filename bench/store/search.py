@@ -42,13 +42,11 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from bench.store.runs import RunStore, write_atomic
+from bench.store import schema
+from bench.store.runs import RunStore
+from bench.store.writer import write_atomic
 
-TRACE = "trace.csv"
-POPULATION = "population.csv"
-SUMMARY = "summary.json"
-BEST = "best_arch.json"
-TOP = "top_archs.json"
+TRACE, POPULATION, SUMMARY, BEST, TOP = schema.TRACE, schema.POPULATION, schema.SUMMARY, schema.BEST, schema.TOP
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ class SearchStore:
         Raises:
             UserError: when the directory holds another config or is not a search directory.
         """
-        return self.runs.open(config, command)
+        return self.runs.open(config, command, kind=schema.SEARCH)
 
     def manifest(self) -> dict[str, Any]:
         return self.runs.manifest()

@@ -27,7 +27,7 @@ from typing import Any, Mapping
 import torch
 from safetensors.torch import load_file, save_file
 
-from bench.store.runs import write_atomic
+from bench.store.writer import write_atomic
 
 CHECKPOINT = "checkpoint.pt"
 FINAL = "final.safetensors"
@@ -65,7 +65,13 @@ def set_rng_state(state: Mapping[str, torch.Tensor], device: torch.device) -> No
 
 def save_checkpoint(directory: Path, state: Mapping[str, Any]) -> None:
     """Atomically write ``state`` (tensors and plain containers) as ``checkpoint.pt``."""
-    _replace_atomically(directory / CHECKPOINT, lambda tmp: torch.save(dict(state), tmp))
+    _replace_atomically(directory / CHECKPOINT, lambda tmp: _torch_save(dict(state), tmp))
+
+
+def _torch_save(state: dict[str, Any], path: str) -> None:
+    """``torch.save`` through a handle: the bytes depend on ``state`` only, not on the file name."""
+    with open(path, "wb") as handle:
+        torch.save(state, handle)
 
 
 def load_checkpoint(directory: Path) -> dict[str, Any] | None:

@@ -47,24 +47,28 @@ from torch import nn
 from tqdm import tqdm
 
 from bench.errors import UserError
+from bench.store import schema
 from bench.store.lock import exclusive_lock
-from bench.store.runs import RunStore, device_description, write_atomic
+from bench.store.runs import RunStore
+from bench.store.manifest import device_description
+from bench.store.writer import write_atomic
 from bench.train import checkpoint as ckpt
 from bench.train import glue, squad
 from bench.train.batches import encode_pairs, span_batch
 from bench.train.config import TrainScale, get_train_scale
 from bench.train.latency import BATCH, CPU_THREADS, SEQ_LEN, latency_batch, median_latency_ms
 from bench.train.models import TaskModel, count_parameters, make_head, move_batch
-from bench.store.table import append_rows, read_rows
-from bench.train.stages import build_student, resolve_device
+from bench.store.writer import append_rows, lock_path, read_rows
+from bench.train.device import resolve_device
+from bench.train.stages import build_student
 from bench.train.tasks import SQUAD_TASKS, head_spec, load_eval, metric_names, task_status
 from bench.train.teacher import load_teacher, load_tokenizer, teacher_label
 
 log = logging.getLogger(__name__)
 
-ROWS = "metrics.csv"
+ROWS = schema.METRICS
 TRAINING_DIR = "training"  # a copy of each evaluated training directory's manifest.json
-FIELDS = ("model", "task", "metric", "value", "split", "seed", "steps", "n", "status", "note", "space", "arch", "teacher", "train_dir")
+FIELDS = schema.METRIC_FIELDS
 LATENCY_SPLIT = f"batch{BATCH}-seq{SEQ_LEN}"
 LATENCY = ("latency", "ms")
 
@@ -97,7 +101,7 @@ class Evaluation:
             "latency": {"batch": BATCH, "seq_len": SEQ_LEN, "repeats": scale.latency_repeats, "device": device.type, "cpu_threads": CPU_THREADS},
             "squad": {"split_seed": squad.SPLIT_SEED, "train_articles": squad.TRAIN_ARTICLES, "seq_len": scale.squad.seq_len, "stride": scale.squad_stride},
         }
-        RunStore(out).open(config, command)
+        RunStore(out).open(config, command, kind=schema.EVALUATION)
         self.path = out / ROWS
         self.done = {_key(r) for r in read_rows(self.path)}
 
@@ -107,10 +111,10 @@ class Evaluation:
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Append the rows not stored yet. Under an exclusive lock the stored keys are read
         again, so two evaluations writing to the same directory never store a row twice."""
-        with exclusive_lock(self.path.with_name(ROWS + ".lock")):
+        with exclusive_lock(lock_path(self.path)):
             self.done |= {_key(r) for r in read_rows(self.path)}
             fresh = [r for r in rows if _key(r) not in self.done]
-            append_rows(self.path, FIELDS, fresh)
+            append_rows(self.path, FIELDS, fresh, locked=True)
             self.done.update(_key(r) for r in fresh)
 
 

@@ -30,11 +30,13 @@ from torch import nn
 from tqdm import tqdm
 
 from bench.train import checkpoint as ckpt
-from bench.store.table import append_rows, read_rows
+from bench.train.optim import adamw
+from bench.store import schema
+from bench.store.writer import append_rows, read_rows
 
 log = logging.getLogger(__name__)
 
-LOG_FIELDS = ("step", "loss", "attn", "hidd", "embd", "pred", "lr", "seconds")
+LOG_FIELDS = schema.STAGE_LOG_FIELDS
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,8 @@ def lr_factor(step: int, schedule: Schedule) -> float:
 
 
 def make_optimizer(module: nn.Module, schedule: Schedule) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW over ``module``'s trainable parameters (no decay for 0-/1-D ones) and its schedule."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.ndim >= 2], "weight_decay": schedule.weight_decay},
-        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=schedule.lr, betas=schedule.betas, eps=schedule.eps)
+    """AdamW over ``module``'s trainable parameters (:func:`bench.train.optim.adamw`) and its schedule."""
+    optimizer = adamw(module, schedule.lr, schedule.weight_decay, schedule.betas, schedule.eps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, schedule))
     return optimizer, scheduler
 

@@ -28,13 +28,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from bench.errors import UserError
 from bench.seeding import derive_seed
-from bench.store.runs import RunStore, write_atomic
+from bench.store import schema
+from bench.store.runs import RunStore
+from bench.store.writer import write_atomic
 from bench.train import checkpoint as ckpt
 from bench.train import loop
 from bench.train.batches import heldout_stream, text_batch, training_stream
 from bench.train.config import TrainScale
+from bench.train.device import resolve_device
 from bench.train.distill import FeatureShapes, KDLoss
 from bench.train.models import StudentEncoder, TaskModel, count_parameters, make_head, move_batch
 from bench.train.tasks import TaskData, load_task, task_status
@@ -73,21 +75,6 @@ class TrainSettings:
             "kd": {"attn_target": self.attn_target, "temperature": self.temperature, "gamma_general": 0.0, "gamma_task": 1.0},
             "text": self.text,
         }
-
-
-def resolve_device(name: str) -> torch.device:
-    """``cpu`` or ``cuda[:i]``.
-
-    Raises:
-        UserError: for another name, or CUDA without a GPU.
-    """
-    if name == "cpu":
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {name}: no CUDA GPU is available here; use --device cpu")
-        return torch.device(name)
-    raise UserError(f"unknown device {name!r}; allowed: cpu, cuda, cuda:N")
 
 
 def build_student(space_name: str, arch: list[int], seed: int) -> tuple[StudentEncoder, Any]:
@@ -202,7 +189,7 @@ def train(out: Path, settings: TrainSettings, tasks: list[str], *, teacher_cache
     """Run (or resume) both stages for ``tasks``; returns task -> ``"done"`` or the reason it is missing."""
     device = resolve_device(settings.device)
     store = RunStore(out)
-    resumed = store.open(settings.config(), command)
+    resumed = store.open(settings.config(), command, kind=schema.TRAINING)
     log.info("%s training directory %s (%s, %s)", "resuming" if resumed else "new", out, settings.name, settings.scale.name)
     student, arch = build_student(settings.space, settings.arch, settings.seed)
     from spaces import get_space
