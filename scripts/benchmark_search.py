@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from bench.config import RunConfig
 from bench.search.loop import GAParams, ProxyFitness, proxy_settings, run_search, sample_feasible, search_space
 from bench.store.manifest import device_description, package_versions
 from bench.store.writer import write_atomic
@@ -51,7 +52,7 @@ def main() -> None:
 
     space = search_space(args.space)
     spec = get_proxy(args.proxy)
-    settings = proxy_settings(space, spec.name, resolve_options([spec], {}), args.scale, None, None, 0, "wikitext-2", (), None, 1)
+    settings = proxy_settings(RunConfig(space=space.name, proxies=(spec.name,), options=resolve_options([spec], {}), scale=args.scale))
     params = GAParams(population=args.population, generations=args.generations)
     warm = sample_feasible(space, np.random.default_rng(12345), 1, set())
     load_before = os.getloadavg()

@@ -17,7 +17,8 @@ import pytest
 
 from bench.cli.main import main
 from bench.search.prefix import PREFIX_RULES, PrefixProxyScorer
-from bench.scoring.runner import Task, score_task
+from bench.config import RunConfig
+from bench.scoring.score import Task, score_task
 from bench.search.loop import GAParams, ProxyFitness, breed, mutate, proxy_settings, run_search, sample_feasible, search_space, uniform_crossover
 from proxies import get_proxy, list_proxies, register_proxy, resolve_options
 from proxies.registry import REGISTRY
@@ -34,7 +35,7 @@ def _env():
 def _fitness(proxy="w-pca", space_name="nlu-tiny", seed=0, prefix=True, jobs=1, budget_mb=1024, batch=(2, 8)):
     space = search_space(space_name)
     spec = get_proxy(proxy)
-    settings = proxy_settings(space, spec.name, resolve_options([spec], {}), "smoke", batch[0], batch[1], 0, "wikitext-2", (), None, jobs)
+    settings = proxy_settings(RunConfig(space=space.name, proxies=(spec.name,), options=resolve_options([spec], {}), scale="smoke", batch_size=batch[0], seq_len=batch[1], jobs=jobs))
     return space, ProxyFitness(space, settings, seed, jobs=jobs, prefix=prefix, prefix_budget_mb=budget_mb)
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from bench.cli.main import main
-from bench.scoring.runner import init_seed
+from bench.scoring.score import init_seed
 from bench.oneshot.fitness import SposFitness
 from bench.oneshot.mlm import mask_tokens, mlm_windows
 from bench.oneshot.supernet import Supernet

@@ -39,39 +39,10 @@ class Drift:
 
 def rerun_config(config: dict[str, Any], out_dir: Path, jobs: int = 1, progress: bool = False) -> RunStore:
     """Score the reference config again into ``out_dir``."""
+    from bench.config import RunConfig
     from bench.scoring.runner import run
 
-    archs_spec = config["archs"]
-    if "benchmark" in archs_spec:
-        archs = "benchmark"
-    elif "deciles" in archs_spec:
-        archs = "deciles"
-    elif "sample" in archs_spec:
-        archs = str(archs_spec["sample"])
-    else:
-        archs = archs_spec["file"]
-    return run(
-        config["space"],
-        out_dir,
-        proxies=list(config["proxies"]),
-        options={name: spec["options"] for name, spec in config["proxies"].items()},
-        archs=archs,
-        limit=archs_spec.get("limit"),
-        seeds=config["seeds"],
-        scale=config["scale"],
-        batch_size=config["batch_size"],
-        seq_len=config["seq_len"],
-        sample_seed=config["sample_seed"],
-        text=config["text"],
-        train_mode=config["mode"] == "train",
-        loss=config.get("loss", "token-ce"),
-        init=config.get("init", "default"),
-        variant=config["variant"],
-        plugins=config.get("plugins", []),
-        jobs=jobs,
-        command=["bench", "verify"],
-        progress=progress,
-    )
+    return run(RunConfig.from_manifest(config, jobs=jobs), out_dir, command=["bench", "verify"], progress=progress)
 
 
 def compare(reference: pd.DataFrame, current: pd.DataFrame, tolerance: float) -> list[Drift]:

@@ -59,3 +59,12 @@ def add_common_options(parser: argparse.ArgumentParser, *, device: bool = False)
         parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
     parser.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
+
+
+def seed_list(text: str) -> list[int]:
+    from bench.seeding import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad seed list {text!r} ({exc}); use 0, 0,3,5 or 0-9") from None

@@ -178,6 +178,7 @@ def _report(out: str, summary: dict[str, Any]) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from bench.config import RunConfig
     from bench.search.loop import ProxyFitness, proxy_settings, run_search, search_space
     from proxies import get_proxy, load_plugins, resolve_options
 
@@ -186,7 +187,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     spec = get_proxy(args.proxy)
     options = resolve_options([spec], dict(args.proxy_option))
     initial = _initial(space, args.initial)
-    settings = proxy_settings(space, spec.name, options, args.scale, args.batch_size, args.seq_len, args.sample_seed, args.text, args.plugin, args.data_dir, args.jobs)
+    config = RunConfig(space=space.name, proxies=(spec.name,), options=options, seeds=(args.seed,), scale=args.scale, batch_size=args.batch_size,
+                       seq_len=args.seq_len, sample_seed=args.sample_seed, text=args.text, plugins=tuple(args.plugin), data_dir=args.data_dir, jobs=args.jobs)
+    settings = proxy_settings(config)
     fitness = ProxyFitness(space, settings, args.seed, jobs=args.jobs, prefix=not args.no_prefix, prefix_budget_mb=args.prefix_cache_mb)
     out = args.out or f"runs/search/{space.name}-{spec.name}-{args.method}-s{args.seed}"
     summary = run_search(space, fitness, out, method=args.method, params=_params(args), initial=initial, command=_command(), progress=not args.no_progress)

@@ -29,7 +29,7 @@ class Supernet(nn.Module):
 
     def __init__(self, space, seed: int) -> None:
         super().__init__()
-        from bench.scoring.runner import init_seed
+        from bench.scoring.score import init_seed
 
         init = init_seed(space, seed, "")
         self.depth = space.depth

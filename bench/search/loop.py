@@ -41,12 +41,15 @@ import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Protocol, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from bench.errors import UserError
+
+if TYPE_CHECKING:
+    from bench.config import RunConfig, ScoringSettings
 from bench.store.search import POPULATION, TRACE, Evaluation, SearchStore
 from bench.seeding import derive_rng
 
@@ -480,7 +483,7 @@ class ProxyFitness:
 
     Args:
         space: the searched space.
-        settings: :class:`bench.scoring.runner.RunSettings` with the one proxy (batch, text, options).
+        settings: :class:`bench.config.ScoringSettings` with the one proxy (batch, text, options).
         seed: the initialisation seed (``bench run --seed``); it also seeds the search.
         jobs: worker processes (joblib) for each generation's new architectures.
         prefix: use prefix reuse when the proxy has a rule (values are identical).
@@ -541,7 +544,7 @@ class ProxyFitness:
         }
 
     def _task(self, arch):
-        from bench.scoring.runner import Task
+        from bench.scoring.score import Task
         from spaces import arch_hash, arch_json
 
         return Task(arch_json(arch), arch_hash(arch), self.space.index_of(arch), self.seed, (self.name,))
@@ -555,7 +558,7 @@ class ProxyFitness:
 
     def _verify(self, arch) -> list[dict[str, Any]]:
         """Score ``arch`` both ways; keep prefix reuse only when the values are identical."""
-        from bench.scoring.runner import score_task
+        from bench.scoring.score import score_task
 
         plain = score_task(self._task(arch), self.settings)
         fast = self._local_scorer().score(arch)
@@ -569,7 +572,7 @@ class ProxyFitness:
         return plain
 
     def compute(self, archs: Sequence[Any]) -> Iterator[list[dict[str, Any]]]:
-        from bench.scoring.runner import execute
+        from bench.scoring.backends import execute
 
         archs = list(archs)
         if not archs:
@@ -604,17 +607,18 @@ class ProxyFitness:
             yield from rows_list
 
 
-def proxy_settings(space, proxy: str, options: dict[str, Any], scale: str, batch_size: int | None, seq_len: int | None, sample_seed: int, text: str, plugins: Sequence[str], data_dir: str | None, jobs: int):
-    """The :class:`bench.scoring.runner.RunSettings` of a proxy search (the conventions of ``bench run``).
+def proxy_settings(config: "RunConfig") -> "ScoringSettings":
+    """The worker settings of a proxy search: ``config``'s, which names exactly one proxy,
+    with the conventions of ``bench run``; the input text is resolved here.
 
     Raises:
         UserError: for an unknown scale or text, or a sequence longer than 512.
     """
     from bench import data
     from bench.inputs import TEXT_FILES
-    from bench.scoring.runner import make_settings
-    from bench.scales import get_scale
 
-    settings = make_settings(space, (proxy,), options, get_scale(scale), batch_size, seq_len, sample_seed, text, plugins, data_dir, jobs)
-    data.resolve(TEXT_FILES[text], data_dir)
+    if len(config.proxies) != 1:
+        raise ValueError(f"a proxy search has exactly one proxy, got {len(config.proxies)}")
+    settings = config.settings()
+    data.resolve(TEXT_FILES[config.text], config.data_dir)
     return settings

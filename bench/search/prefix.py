@@ -287,7 +287,7 @@ class PrefixProxyScorer:
     """
 
     def __init__(self, space, settings, proxy: str, seed: int, budget_bytes: int = 1 << 30, block_cache_bytes: int = 256 << 20) -> None:
-        from bench.scoring.runner import _batch, init_seed
+        from bench.scoring.score import init_seed, proxy_input
         from proxies import get_proxy
         from spaces.nlu.modeling import attention_bias
 
@@ -300,7 +300,7 @@ class PrefixProxyScorer:
         self.seed = seed
         self.options = dict(settings.options.get(self.spec.name, self.spec.options))
         self.rule = PREFIX_RULES[self.spec.name]()
-        self.batch = _batch(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
+        self.batch = proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
         self._init_seed = init_seed(space, seed, "")
         self._blocks: OrderedDict[tuple[int, int], nn.Module] = OrderedDict()
         self._block_bytes = 0

@@ -112,6 +112,17 @@ ABLATION_COLUMNS = frozenset({"run", "setting", "proxy", "kendall_tau", "spearma
 HELDOUT_COLUMNS = frozenset({"model", "space", "seed", "heldout_kd_loss"})
 
 
+def proxy_row(space: str, arch_id: int, arch_hash: str, arch_json: str, seed: int, result: Any, pass_seconds: float) -> dict[str, Any]:
+    """The ``rows.csv`` row of one proxy result (a :class:`proxies.capture.ProxyResult`:
+    ``proxy``, ``version``, ``value``, ``seconds``, ``status``, ``error``)."""
+    return {
+        "space": space, "arch_id": arch_id, "arch_hash": arch_hash, "arch": arch_json,
+        "proxy": result.proxy, "proxy_version": result.version, "seed": seed,
+        "value": result.value, "seconds": result.seconds, "pass_seconds": pass_seconds,
+        "status": result.status, "error": result.error,
+    }
+
+
 def kind_of(manifest: Mapping[str, Any]) -> str | None:
     """The run kind a manifest records (``None`` for a manifest written before kinds existed)."""
     kind = manifest.get("kind")

@@ -1,0 +1,89 @@
+"""Score one architecture: build the model, run the shared capture pass, evaluate the proxies.
+
+This is the function every backend runs (:mod:`bench.scoring.backends`). The model's
+initialisation is seeded by :func:`init_seed`: ``derive_seed(seed, "init", arch_hash)``, or
+``derive_seed(seed, "init")`` for spaces whose models are position-seeded. A model that
+cannot be built or fed is recorded as an ``error`` row per proxy, never hidden.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from bench.config import ScoringSettings
+from bench.init_schemes import reinitialise
+from bench.inputs import proxy_batch
+from bench.seeding import derive_seed
+from bench.store import schema
+
+
+@dataclass(frozen=True)
+class Task:
+    """One architecture × seed, with the proxies still missing for it."""
+
+    arch_json: str
+    arch_hash: str
+    arch_id: int
+    seed: int
+    proxies: tuple[str, ...]
+
+
+def init_seed(space, seed: int, arch_hash: str) -> int:
+    """The seed passed to ``space.build_model`` for an architecture and a run seed.
+
+    ``derive_seed(seed, "init", arch_hash)``; spaces with ``position_seeded = True`` (the NLU
+    spaces) derive every block's weights from the seed and the block's position inside
+    ``build_model``, so they get ``derive_seed(seed, "init")``, the same for every architecture.
+    """
+    if getattr(space, "position_seeded", False):
+        return derive_seed(seed, "init")
+    return derive_seed(seed, "init", arch_hash)
+
+
+@lru_cache(maxsize=2)
+def proxy_input(batch_size: int, seq_len: int, seed: int, text: str, data_dir: str | None):
+    return proxy_batch(batch_size, seq_len, derive_seed(seed, "proxy-batch"), text, data_dir)
+
+
+def score_task(task: Task, settings: ScoringSettings) -> list[dict[str, Any]]:
+    """Build one model and score it with the task's proxies; returns complete result rows."""
+    import torch
+
+    from proxies import get_proxy, load_plugins, score
+    from spaces import get_space
+
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    load_plugins(settings.plugins)
+    space = get_space(settings.space)
+    specs = [get_proxy(name) for name in task.proxies]
+    arch = space.parse(json.loads(task.arch_json))
+    try:
+        model = space.build_model(arch, init_seed(space, task.seed, task.arch_hash), settings.variant)
+        reinitialise(model, settings.init, derive_seed(task.seed, "reinit", task.arch_hash))
+        batch = proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
+        results, pass_seconds = score(
+            model,
+            batch,
+            specs,
+            settings.options,
+            train_mode=settings.train_mode,
+            dropout_seed=derive_seed(task.seed, "dropout", task.arch_hash),
+            loss=settings.loss,
+            arch=arch,
+        )
+    except Exception as exc:  # a model that cannot be built or fed is recorded per proxy
+        message = f"model failed: {type(exc).__name__}: {exc}"
+        results = [_failed(spec, message) for spec in specs]
+        pass_seconds = math.nan
+    return [schema.proxy_row(settings.space, task.arch_id, task.arch_hash, task.arch_json, task.seed, r, pass_seconds) for r in results]
+
+
+def _failed(spec, message: str):
+    from proxies import ProxyResult
+
+    return ProxyResult(spec.name, spec.version, math.nan, 0.0, "error", message)
