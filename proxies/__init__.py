@@ -5,6 +5,7 @@ Importing this package registers every built-in proxy.
 
 from proxies.capture import ProxyResult, capture, score
 from proxies.context import ProxyContext
+from proxies.per_layer import PerLayer
 from proxies.registry import (
     ProxyError,
     ProxySpec,
@@ -19,6 +20,7 @@ from proxies.registry import (
 from proxies import activation, baselines, heads, jacobian, pca, size, synaptic  # noqa: E402,F401  (register the built-in proxies)
 
 __all__ = [
+    "PerLayer",
     "ProxyContext",
     "ProxyError",
     "ProxyResult",

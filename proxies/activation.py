@@ -18,6 +18,8 @@ import math
 
 import torch
 
+from proxies.context import ProxyContext
+from proxies.per_layer import PerLayer
 from proxies.registry import register_proxy
 
 
@@ -45,8 +47,10 @@ def activation_kernel(activations: list[torch.Tensor], attention_mask: torch.Ten
     return kernel
 
 
-@register_proxy("activation-distance", "naswot", label="Activation Distance", taps=("ffn_activation",))
-def activation_distance(ctx) -> float:
+@register_proxy(
+    "activation-distance", "naswot", label="Activation Distance", taps=("ffn_activation",), per_layer=PerLayer(replay=("ffn_activation",))
+)
+def activation_distance(ctx: ProxyContext) -> float:
     """Activation distance: log-determinant of the Hamming kernel of FFN activation codes (NASWOT)."""
     activations = ctx.captured["ffn_activation"]
     if not activations:

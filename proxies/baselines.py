@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
+from proxies.context import ProxyContext
 from proxies.registry import register_proxy
 
 
 @register_proxy("params-nonemb", label="Non-embedding #Params", needs_forward=False)
-def params_nonembedding(ctx) -> float:
+def params_nonembedding(ctx: ProxyContext) -> float:
     """Parameters outside the embedding block: Σ numel(θ) over θ not in ``model.embeddings``."""
     embeddings = getattr(ctx.model, "embeddings", None)
     if embeddings is None:
@@ -24,7 +25,7 @@ def params_nonembedding(ctx) -> float:
 
 
 @register_proxy("flops", label="FLOPs", needs_flops=True)
-def flops(ctx) -> float:
+def flops(ctx: ProxyContext) -> float:
     """Floating-point operations of one forward pass at the input size (torch flop counter)."""
     if ctx.flops is None:
         raise ValueError("the pass counted no FLOPs")
@@ -32,18 +33,18 @@ def flops(ctx) -> float:
 
 
 @register_proxy("layers", label="#Layers", needs_forward=False)
-def layers(ctx) -> float:
+def layers(ctx: ProxyContext) -> float:
     """Number of encoder layers."""
     return float(ctx.model.config.num_hidden_layers)
 
 
 @register_proxy("hidden-size", label="Hidden size", needs_forward=False)
-def hidden_size(ctx) -> float:
+def hidden_size(ctx: ProxyContext) -> float:
     """Width of the residual stream."""
     return float(ctx.model.config.hidden_size)
 
 
 @register_proxy("layers-x-hidden", label="Layers × hidden", needs_forward=False)
-def layers_times_hidden(ctx) -> float:
+def layers_times_hidden(ctx: ProxyContext) -> float:
     """Number of layers times hidden size."""
     return float(ctx.model.config.num_hidden_layers * ctx.model.config.hidden_size)

@@ -1,9 +1,10 @@
 """The shared capture pass: one forward (and one backward only if needed) per architecture.
 
 :func:`capture` reads the selected proxies' declared needs, hooks exactly the taps they
-read, runs the model once, removes every hook (also on error), and returns a
-:class:`~proxies.context.ProxyContext`. :func:`score` then calls each proxy on it, timing
-each call and recording failures and non-finite values instead of hiding them.
+read (:func:`spaces.taps.recording`), runs the model once, removes every hook (also on
+error), and returns a :class:`~proxies.context.ProxyContext`. :func:`score` then calls
+each proxy on it, timing each call and recording failures and non-finite values instead of
+hiding them.
 
 Gradient-free selections run under ``torch.no_grad()``. With gradients, the loss is one of
 :mod:`proxies.losses` (default: token cross-entropy through a decoder tied to the word
@@ -24,6 +25,7 @@ from torch import nn
 from proxies.context import ProxyContext
 from proxies.losses import proxy_loss
 from proxies.registry import ProxySpec
+from spaces.taps import recording
 
 
 @dataclass(frozen=True)
@@ -87,50 +89,42 @@ def capture(
     forward = backward or any(spec.needs_forward for spec in specs)
     count_flops = any(spec.needs_flops for spec in specs)
     taps = model.proxy_taps() if kinds else {}
-    outputs: dict[str, list[torch.Tensor]] = {kind: [] for kind in kinds}
-    layers: dict[str, list[int]] = {kind: [] for kind in kinds}
-    handles = []
+    kind_of = {tap: kind for kind in sorted(kinds) for tap in taps.get(kind, [])}
 
-    def recorder(kind: str):
-        keep_graph = kind in grad_kinds
-
-        def hook(module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
-            if keep_graph and output.requires_grad:
-                output.retain_grad()
-                outputs[kind].append(output)
-            else:
-                outputs[kind].append(output.detach())
-            layers[kind].append(getattr(module, "layer", -1))
-
-        return hook
+    def keep(module: nn.Module, output: torch.Tensor) -> torch.Tensor:
+        if kind_of[module] in grad_kinds and output.requires_grad:
+            output.retain_grad()
+            return output
+        return output.detach()
 
     was_training = model.training
     try:
-        for kind in sorted(kinds):
-            for tap in taps.get(kind, []):
-                handles.append(tap.register_forward_hook(recorder(kind)))
-        model.train(train_mode)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(dropout_seed)
-            counter = None
-            if not forward:
-                last, loss_value = torch.empty(0), None
-            elif backward:
-                model.zero_grad(set_to_none=True)
-                with torch.enable_grad():
-                    with _flop_counter(count_flops) as counter:
+        with recording(kind_of, keep) as records:
+            model.train(train_mode)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(dropout_seed)
+                counter = None
+                if not forward:
+                    last, loss_value = torch.empty(0), None
+                elif backward:
+                    model.zero_grad(set_to_none=True)
+                    with torch.enable_grad():
+                        with _flop_counter(count_flops) as counter:
+                            last = model(**batch).last_hidden_state
+                        loss_tensor = proxy_loss(model, last, batch, loss, dropout_seed)
+                        loss_tensor.backward()
+                    loss_value = float(loss_tensor.detach())
+                else:
+                    with torch.no_grad(), _flop_counter(count_flops) as counter:
                         last = model(**batch).last_hidden_state
-                    loss_tensor = proxy_loss(model, last, batch, loss, dropout_seed)
-                    loss_tensor.backward()
-                loss_value = float(loss_tensor.detach())
-            else:
-                with torch.no_grad(), _flop_counter(count_flops) as counter:
-                    last = model(**batch).last_hidden_state
-                loss_value = None
+                    loss_value = None
     finally:
-        for handle in handles:
-            handle.remove()
         model.train(was_training)
+    outputs: dict[str, list[torch.Tensor]] = {kind: [] for kind in kinds}
+    layers: dict[str, list[int]] = {kind: [] for kind in kinds}
+    for module, output in records:
+        outputs[kind_of[module]].append(output)
+        layers[kind_of[module]].append(getattr(module, "layer", -1))
     grads = {
         kind: [t.grad if t.grad is not None else torch.zeros_like(t) for t in outputs[kind]] for kind in grad_kinds
     }

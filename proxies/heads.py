@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import torch
 
+from proxies.context import ProxyContext
+from proxies.per_layer import PerLayer
 from proxies.registry import register_proxy
 
 
-def _token_mask(ctx, batch: int, tokens: int) -> torch.Tensor:
+def _token_mask(ctx: ProxyContext, batch: int, tokens: int) -> torch.Tensor:
     mask = ctx.batch.get("attention_mask")
     if mask is None:
         return torch.ones(batch, tokens, dtype=torch.bool)
@@ -53,8 +55,8 @@ def head_importance_per_layer(heads: torch.Tensor, grads: torch.Tensor) -> float
     return float(sensitivity.mean(dim=0).mean())
 
 
-@register_proxy("head-confidence", label="Head Confidence", taps=("mixer_heads",))
-def head_confidence(ctx) -> float:
+@register_proxy("head-confidence", label="Head Confidence", taps=("mixer_heads",), per_layer=PerLayer(replay=("mixer_heads",)))
+def head_confidence(ctx: ProxyContext) -> float:
     """Head confidence: Σ_layers mean_h mean_n |max Att_h(x_n)|."""
     layers = ctx.captured["mixer_heads"]
     if not layers:
@@ -62,8 +64,10 @@ def head_confidence(ctx) -> float:
     return sum(head_confidence_per_layer(h, _token_mask(ctx, h.shape[0], h.shape[1])) for h in layers)
 
 
-@register_proxy("softmax-confidence", label="Softmax Confidence", taps=("attention_probs",))
-def softmax_confidence(ctx) -> float:
+@register_proxy(
+    "softmax-confidence", label="Softmax Confidence", taps=("attention_probs",), per_layer=PerLayer(replay=("attention_probs",))
+)
+def softmax_confidence(ctx: ProxyContext) -> float:
     """Softmax confidence: Σ_layers mean_h mean_n max σ_h(x_n), over layers with softmax heads."""
     layers = ctx.captured["attention_probs"]
     if not layers:
@@ -72,7 +76,7 @@ def softmax_confidence(ctx) -> float:
 
 
 @register_proxy("head-importance", label="Head Importance", tap_grads=("mixer_heads",))
-def head_importance(ctx) -> float:
+def head_importance(ctx: ProxyContext) -> float:
     """Head importance: Σ_layers mean_h mean_b |Att_h · ∂L/∂Att_h| (Michel et al.)."""
     layers, grads = ctx.captured["mixer_heads"], ctx.grads["mixer_heads"]
     if not layers:

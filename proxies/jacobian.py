@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from proxies.context import ProxyContext
 from proxies.registry import register_proxy
 
 
@@ -32,7 +33,7 @@ def jacobian_cosine_score(jacobians: torch.Tensor) -> float:
 
 
 @register_proxy("jacobian-cosine", "jacob-cos", label="Jacobian Cosine", tap_grads=("embeddings",))
-def jacobian_cosine(ctx) -> float:
+def jacobian_cosine(ctx: ProxyContext) -> float:
     """Jacobian cosine: 1 − mean |cos|^(1/20) between the inputs' loss Jacobians."""
     grads = ctx.grads["embeddings"]
     if not grads:

@@ -26,6 +26,8 @@ import math
 
 import torch
 
+from proxies.context import ProxyContext
+from proxies.per_layer import PerLayer
 from proxies.registry import register_proxy
 
 _OPTIONS = {"eta": 0.99, "reduce": "sum"}
@@ -57,8 +59,12 @@ def pca_dim(rows: torch.Tensor, eta: float) -> float:
     return float(int(torch.count_nonzero(share <= eta)) + 1)
 
 
-def layer_pca_dims(ctx) -> list[float]:
-    """PCA_dim of every layer's first FFN linear output, in layer order."""
+def layer_pca_dims(ctx: ProxyContext) -> list[float]:
+    """PCA_dim of every layer's first FFN linear output, in layer order.
+
+    Memoised in ``ctx`` under ``("pca_dims", eta)``, one item per layer: V-PCA and W-PCA
+    share it, and it is their per-layer rule (prefix reuse concatenates the layers' lists).
+    """
     eta = float(ctx.options.get("eta", _OPTIONS["eta"]))
     mask = ctx.batch.get("attention_mask")
     return ctx.cached(
@@ -76,13 +82,16 @@ def reduce_layers(values: list[float], how: str) -> float:
     return total if how == "sum" else total / len(values)
 
 
-@register_proxy("v-pca", "vpca", label="Vanilla PCA", taps=("ffn_first_linear",), options=_OPTIONS)
-def v_pca(ctx) -> float:
+_PER_LAYER = PerLayer(memo=layer_pca_dims)
+
+
+@register_proxy("v-pca", "vpca", label="Vanilla PCA", taps=("ffn_first_linear",), options=_OPTIONS, per_layer=_PER_LAYER)
+def v_pca(ctx: ProxyContext) -> float:
     """V-PCA: principal components needed for η of the FFN-input variance, summed over layers (Eq. 1-2)."""
     return reduce_layers(layer_pca_dims(ctx), str(ctx.options.get("reduce", "sum")))
 
 
-@register_proxy("w-pca", "wpca", label="W-PCA", taps=("ffn_first_linear",), options=_OPTIONS)
-def w_pca(ctx) -> float:
+@register_proxy("w-pca", "wpca", label="W-PCA", taps=("ffn_first_linear",), options=_OPTIONS, per_layer=_PER_LAYER)
+def w_pca(ctx: ProxyContext) -> float:
     """W-PCA: number of parameters times V-PCA (Eq. 4)."""
     return float(ctx.num_params) * v_pca(ctx)

@@ -8,9 +8,12 @@ selection, in result tables and in reports.
 Example:
     >>> from proxies.registry import register_proxy
     >>> @register_proxy("mean-act", taps=("ffn_activation",), label="Mean activation")
-    ... def mean_activation(ctx):
+    ... def mean_activation(ctx: ProxyContext) -> float:
     ...     '''Mean of all FFN activations.'''
     ...     return float(sum(t.mean() for t in ctx.captured["ffn_activation"]))
+
+A proxy that is a sum over layers also declares how it is assembled layer by layer
+(``per_layer=PerLayer(...)``, :mod:`proxies.per_layer`), which lets prefix reuse score it.
 
 User proxies register the same way from their own module, loaded with ``--plugin MODULE``
 or through the ``proxybench.proxies`` entry-point group.
@@ -26,9 +29,16 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable
 
+from proxies.context import ProxyContext
+from proxies.per_layer import PerLayer
+from spaces.taps import TAP_KINDS
+
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "proxybench.proxies"
+
+#: A proxy function: one number from a prepared context.
+ProxyFn = Callable[[ProxyContext], float]
 
 
 class ProxyError(LookupError):
@@ -58,10 +68,12 @@ class ProxySpec:
         version: bumped when the definition changes; part of every result row's key.
         options: tunable settings and their defaults, passed as ``ctx.options``.
         description: one-line summary (the first line of the docstring).
+        per_layer: how the value is assembled layer by layer (:class:`~proxies.per_layer.PerLayer`),
+            or ``None`` for a proxy prefix reuse cannot score.
     """
 
     name: str
-    fn: Callable[[Any], float]
+    fn: ProxyFn
     aliases: tuple[str, ...] = ()
     label: str = ""
     needs_grad: bool = False
@@ -73,6 +85,7 @@ class ProxySpec:
     version: str = "1"
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    per_layer: PerLayer | None = None
 
     @property
     def gradient_free(self) -> bool:
@@ -179,7 +192,8 @@ def register_proxy(
     higher_is_better: bool = True,
     version: str = "1",
     options: dict[str, Any] | None = None,
-) -> Callable[[Callable[[Any], float]], Callable[[Any], float]]:
+    per_layer: PerLayer | None = None,
+) -> Callable[[ProxyFn], ProxyFn]:
     """Decorator registering ``fn(ctx) -> float`` as the proxy ``name``.
 
     Args:
@@ -194,12 +208,27 @@ def register_proxy(
         higher_is_better: direction of the proxy.
         version: definition version, stored with every result.
         options: tunable settings with defaults, available as ``ctx.options``.
+        per_layer: the proxy's per-layer rule (:mod:`proxies.per_layer`), for proxies that
+            are sums over layers; prefix reuse scores only proxies with one.
 
     Raises:
-        ProxyError: if the name or an alias is taken.
+        ProxyError: for an unknown tap kind in ``taps``, ``tap_grads`` or ``per_layer.replay``
+            (naming it and the known kinds, :data:`spaces.taps.TAP_KINDS`), a replayed kind
+            the proxy does not read, or (when decorating) a name or alias that is taken.
     """
+    taps, tap_grads = tuple(taps), tuple(tap_grads)
+    _check_taps(name, "taps", taps)
+    _check_taps(name, "tap_grads", tap_grads)
+    if per_layer is not None:
+        _check_taps(name, "per_layer.replay", per_layer.replay)
+        unread = sorted(set(per_layer.replay) - set(taps) - set(tap_grads))
+        if unread:
+            raise ProxyError(
+                f"proxy {name!r}: per_layer.replay names {', '.join(unread)}, which the proxy does not read"
+                f" (taps: {', '.join(taps) or 'none'})"
+            )
 
-    def wrap(fn: Callable[[Any], float]) -> Callable[[Any], float]:
+    def wrap(fn: ProxyFn) -> ProxyFn:
         doc = (fn.__doc__ or "").strip().splitlines()
         REGISTRY.register(
             ProxySpec(
@@ -216,11 +245,21 @@ def register_proxy(
                 version=version,
                 options=dict(options or {}),
                 description=doc[0] if doc else "",
+                per_layer=per_layer,
             )
         )
         return fn
 
     return wrap
+
+
+def _check_taps(proxy: str, argument: str, kinds: tuple[str, ...]) -> None:
+    """Raise :class:`ProxyError` naming the first kind of ``kinds`` that is not a known tap kind."""
+    for kind in kinds:
+        if kind not in TAP_KINDS:
+            close = difflib.get_close_matches(kind, TAP_KINDS, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ProxyError(f"proxy {proxy!r}: unknown tap {kind!r} in {argument}; {hint}known taps: {', '.join(TAP_KINDS)}")
 
 
 def get_proxy(name: str) -> ProxySpec:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import torch
 
+from proxies.context import ProxyContext
 from proxies.registry import register_proxy
 from spaces.taps import role_weights
 
@@ -38,7 +39,7 @@ def _grad(param: torch.nn.Parameter) -> torch.Tensor:
 
 
 @register_proxy("synaptic-saliency", "snip", label="Synaptic Saliency", needs_grad=True)
-def synaptic_saliency(ctx) -> float:
+def synaptic_saliency(ctx: ProxyContext) -> float:
     """Synaptic saliency: Σ |∂L/∂θ ⊙ θ| over the encoder's weight matrices."""
     weights = encoder_weights(ctx.model)
     if not weights:
@@ -53,7 +54,7 @@ def nuclear_norm(matrix: torch.Tensor) -> float:
 
 
 @register_proxy("synaptic-diversity", label="Synaptic Diversity", needs_grad=True)
-def synaptic_diversity(ctx) -> float:
+def synaptic_diversity(ctx: ProxyContext) -> float:
     """Synaptic diversity: Σ_m ‖∂L/∂W_m‖_nuc · ‖W_m‖_nuc over the attention blocks' weight matrices."""
     weights = [param for _, param in role_weights(ctx.model, "mixer")]
     if not weights:

@@ -17,14 +17,22 @@ Kinds used by the built-in spaces:
 Models also mark sub-modules with a ``proxy_role`` attribute so weight-based proxies find
 them without knowing module names: ``"mixer"`` for the token-mixing operation and its
 output projection (the multi-head attention block), ``"ffn"`` for the feed-forward stack.
+
+:func:`recording` is the one place forward hooks are installed (the proxies' capture pass,
+prefix reuse, the distillation features): it records module outputs while its block runs
+and always removes its hooks.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import torch
 from torch import nn
+
+T = TypeVar("T")
 
 TAP_KINDS: tuple[str, ...] = (
     "embeddings",
@@ -80,3 +88,39 @@ def role_weights(model: nn.Module, role: str) -> list[tuple[str, nn.Parameter]]:
                 seen.add(id(param))
                 found.append((name, param))
     return found
+
+
+def _output(_module: nn.Module, output: Any) -> Any:
+    return output
+
+
+@contextlib.contextmanager
+def recording(
+    modules: Iterable[nn.Module], pick: Callable[[nn.Module, Any], T] = _output
+) -> Iterator[list[tuple[nn.Module, T]]]:
+    """Record the outputs of ``modules`` while the ``with`` block runs.
+
+    A forward hook on each module appends ``(module, pick(module, output))`` to the yielded
+    list every time the module runs, so the list is in forward order across all modules.
+    ``pick`` runs inside the hook (e.g. to detach the output, to keep its graph with
+    ``retain_grad()``, or to take the first item of a tuple output); by default the output
+    is kept as it is. Every hook is removed when the block exits, also on error.
+
+    Example:
+        >>> with recording(collect_taps(model)["block_output"], lambda _m, out: out.detach()) as seen:
+        ...     model(**batch)
+        >>> outputs = [out for _, out in seen]
+    """
+    found: list[tuple[nn.Module, T]] = []
+
+    def hook(module: nn.Module, _inputs: Any, output: Any) -> None:
+        found.append((module, pick(module, output)))
+
+    handles = []
+    try:
+        for module in modules:
+            handles.append(module.register_forward_hook(hook))
+        yield found
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -11,6 +11,7 @@ import torch
 import proxies
 from proxies.capture import capture, score
 from proxies.pca import pca_dim
+from spaces.taps import recording
 
 ALL = proxies.select_proxies(["all"])
 
@@ -111,6 +112,28 @@ def test_values_do_not_depend_on_which_other_proxies_share_the_pass(model, tiny_
 def test_hooks_are_removed_after_every_pass(model, tiny_batch):
     for _ in range(3):
         score(model, tiny_batch, ALL)
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_recording_keeps_forward_order_and_removes_its_hooks_also_on_error():
+    first, second = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    net = torch.nn.Sequential(first, torch.nn.ReLU(), second)
+    x = torch.ones(1, 2)
+    with recording([second, first], lambda module, out: (module, out.detach())) as seen:
+        net(x)
+        net(x)
+    assert [m for m, _ in seen] == [first, second, first, second]
+    assert all(picked[0] is module for module, picked in seen)
+    assert torch.equal(seen[3][1][1], net(x).detach())
+    with pytest.raises(RuntimeError, match="boom"):
+        with recording([first]):
+            raise RuntimeError("boom")
+    assert not first._forward_hooks and not second._forward_hooks
+
+
+def test_hooks_are_removed_when_the_pass_fails(model, tiny_batch):
+    with pytest.raises(Exception):
+        capture(model, tiny_batch, ALL, loss="no-such-loss")  # fails after the forward pass, with every tap hooked
     assert all(not m._forward_hooks for m in model.modules())
 
 

@@ -9,7 +9,9 @@ import textwrap
 import pytest
 
 import proxies
+from proxies import PerLayer, ProxyContext
 from proxies.registry import REGISTRY, ProxyError, ProxyRegistry, ProxySpec, register_proxy, resolve_options, select_proxies
+from spaces.taps import TAP_KINDS
 
 
 def _spec(name, *aliases):
@@ -81,6 +83,40 @@ def test_decorator_registers_a_user_proxy():
         assert "test-user-proxy" in [s.name for s in select_proxies(["all"])]
     finally:
         REGISTRY.unregister("test-user-proxy")
+
+
+@pytest.mark.parametrize("argument", ["taps", "tap_grads"])
+def test_an_unknown_tap_is_an_error_at_registration(argument):
+    with pytest.raises(ProxyError) as err:
+        register_proxy("test-typo", **{argument: ("ffn_activation", "ffn_activaton")})
+    message = str(err.value)
+    assert f"unknown tap 'ffn_activaton' in {argument}; did you mean ffn_activation?" in message
+    assert "known taps: " + ", ".join(TAP_KINDS) in message
+    assert "test-typo" not in REGISTRY.names()
+
+
+def test_a_per_layer_rule_is_checked_at_registration():
+    with pytest.raises(ProxyError, match=r"unknown tap 'headz' in per_layer.replay; did you mean mixer_heads\? known taps: "):
+        register_proxy("test-bad-rule", taps=("mixer_heads",), per_layer=PerLayer(replay=("headz",)))
+    with pytest.raises(ProxyError, match="per_layer.replay names ffn_activation, which the proxy does not read"):
+        register_proxy("test-bad-rule", taps=("mixer_heads",), per_layer=PerLayer(replay=("ffn_activation",)))
+    with pytest.raises(ValueError, match="needs memo=, replay= or both"):
+        PerLayer()
+
+
+def test_a_per_layer_rule_is_part_of_the_spec():
+    rule = PerLayer(replay=("block_output",))
+
+    @register_proxy("test-rule", taps=("block_output",), per_layer=rule)
+    def with_rule(ctx: ProxyContext) -> float:
+        """A proxy with a rule."""
+        return 0.0
+
+    try:
+        assert proxies.get_proxy("test-rule").per_layer is rule
+        assert proxies.get_proxy("params").per_layer is None
+    finally:
+        REGISTRY.unregister("test-rule")
 
 
 def test_entry_points_are_loaded(monkeypatch):

@@ -10,17 +10,19 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from bench.cli.main import main
-from bench.search.prefix import PREFIX_RULES, PrefixProxyScorer
+from bench.search.prefix import PrefixProxyScorer, prefix_proxies, prefix_unsupported
 from bench.config import RunConfig
 from bench.scoring.score import Task, score_task
 from bench.search.loop import GAParams, ProxyFitness, breed, mutate, proxy_settings, run_search, sample_feasible, search_space, uniform_crossover
-from proxies import get_proxy, list_proxies, register_proxy, resolve_options
+from proxies import PerLayer, ProxyContext, get_proxy, list_proxies, register_proxy, resolve_options
 from proxies.registry import REGISTRY
 from spaces import arch_hash, arch_json
 
@@ -217,8 +219,7 @@ SHARED_PREFIX_ARCHS = [
 ]
 
 
-@pytest.mark.parametrize("proxy", sorted(PREFIX_RULES))
-def test_prefix_reuse_is_identical_to_the_uncached_path(proxy):
+def _assert_prefix_reuse_is_identical(proxy):
     space, fitness = _fitness(proxy, batch=(3, 12))
     # a small cache forces evictions part of the way
     scorer = PrefixProxyScorer(space, fitness.settings, proxy, 0, budget_bytes=1_000_000)
@@ -232,6 +233,51 @@ def test_prefix_reuse_is_identical_to_the_uncached_path(proxy):
     stats = scorer.runner.stats()
     assert stats["layers_reused"] > 0
     assert stats["cached_bytes"] <= 1_000_000 or stats["cached_prefixes"] == 1
+
+
+def test_the_built_in_proxies_with_a_per_layer_rule():
+    assert prefix_proxies() == ["activation-distance", "head-confidence", "softmax-confidence", "v-pca", "w-pca"]
+    assert get_proxy("w-pca").per_layer.memo is get_proxy("v-pca").per_layer.memo
+    assert get_proxy("head-confidence").per_layer.replay == ("mixer_heads",)
+
+
+@pytest.mark.parametrize("proxy", prefix_proxies())
+def test_prefix_reuse_is_identical_to_the_uncached_path(proxy):
+    _assert_prefix_reuse_is_identical(proxy)
+
+
+def _block_means(ctx: ProxyContext) -> list[float]:
+    return ctx.cached("test-block-means", lambda: [float(t.to(torch.float64).mean()) for t in ctx.captured["block_output"]])
+
+
+def test_a_plugin_proxy_with_a_per_layer_rule_reuses_prefixes_identically():
+    space = search_space("nlu-tiny")
+
+    @register_proxy(
+        "test-per-layer",
+        taps=("block_output", "ffn_activation"),
+        per_layer=PerLayer(memo=_block_means, replay=("ffn_activation",)),
+    )
+    def per_layer_proxy(ctx: ProxyContext) -> float:
+        """Sum of the block means plus the mean |FFN activation| of every layer."""
+        return sum(_block_means(ctx)) + sum(float(a.to(torch.float64).abs().mean()) for a in ctx.captured["ffn_activation"])
+
+    try:
+        assert "test-per-layer" in prefix_proxies()
+        assert prefix_unsupported(space, "test-per-layer", train_mode=False) is None
+        _assert_prefix_reuse_is_identical("test-per-layer")
+        _, fitness = _fitness("test-per-layer")
+        assert fitness.prefix_active
+    finally:
+        REGISTRY.unregister("test-per-layer")
+
+
+def test_a_proxy_without_a_per_layer_rule_names_those_with_one():
+    space = search_space("nlu-tiny")
+    reason = prefix_unsupported(space, "params", train_mode=False)
+    assert reason == "proxy params has no per-layer rule (only " + ", ".join(prefix_proxies()) + ")"
+    assert "train-mode" in prefix_unsupported(space, "v-pca", train_mode=True)
+    assert prefix_unsupported(SimpleNamespace(name="flat"), "v-pca", train_mode=False) == "space flat is not position-seeded"
 
 
 def test_search_with_and_without_prefix_reuse_is_the_same(tmp_path):

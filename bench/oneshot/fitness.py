@@ -2,7 +2,7 @@
 
 The mean masked-LM cross-entropy of a path on held-out windows with fixed masks (drawn from
 ``(seed, "spos-heldout-mask")``), lower is better; run with prefix reuse
-(:class:`bench.search.prefix.PrefixRunner`) since the supernet's blocks are fixed. The
+(:class:`bench.search.prefix_cache.PrefixRunner`) since the supernet's blocks are fixed. The
 fitness version is a digest of the supernet checkpoint.
 """
 
@@ -63,7 +63,7 @@ class SposFitness:
     name = FITNESS_NAME
 
     def __init__(self, supernet_dir: str | os.PathLike, seed: int = 0, device: str = "cpu", heldout_sequences: int | None = None, eval_batch: int | None = None, data_dir: str | None = None, prefix: bool = True, prefix_budget_mb: int = 1024) -> None:
-        from bench.search.prefix import PrefixRunner
+        from bench.search.prefix_cache import PrefixRunner
         from bench.search.loop import search_space
         from spaces.nlu.modeling import attention_bias
 

@@ -1,93 +1,57 @@
-"""Prefix-activation reuse: score NLU-space architectures block by block, sharing the work of common prefixes.
+"""Proxy values of NLU-space architectures with prefix-activation reuse, identical to the uncached path.
 
-In a position-seeded space (``space.position_seeded``, the NLU spaces) the block at layer
-``p`` with index ``c`` has weights that depend only on ``(seed, p, c)``
-(:mod:`spaces.nlu.init`). In ``eval()`` mode (no dropout) the hidden state after the first
-``k`` blocks is therefore a function of the seed, the input batch and those ``k`` block
-indices alone, and so is everything a layer's capture points record. Two architectures
-that share their first ``k`` blocks share all of it.
+Many proxies are sums over layers of a term that depends only on the layers below, and in a
+position-seeded space two architectures that share their first ``k`` blocks share those
+layers' hidden states and tap outputs (:mod:`bench.search.prefix_cache`, whose
+:class:`~bench.search.prefix_cache.PrefixRunner` runs architectures block by block from the
+deepest cached prefix). A genetic search proposes children that share long prefixes with
+their parents, and :mod:`bench.search.loop` evaluates each generation in lexicographic
+order, so consecutive architectures share prefixes too.
 
-:class:`PrefixRunner` runs architectures layer by layer from the deepest cached prefix:
+A proxy declares how its value is assembled layer by layer when it registers:
+``register_proxy(..., per_layer=PerLayer(memo=..., replay=...))`` (:mod:`proxies.per_layer`).
+This module reads ``spec.per_layer`` and names no proxy. :class:`PrefixProxyScorer` calls
+the proxy's own registered function through :func:`proxies.capture.evaluate` on a
+:class:`~proxies.context.ProxyContext` assembled from the cached records:
 
-* the embedding output is computed once;
-* after each block it keeps, for the prefix ``blocks[:p+1]``, the block's output (the
-  hidden state the next layer reads) and the layer's *record*: the tap outputs a proxy
-  replays and the per-layer quantities a proxy memoises;
-* hidden states and tap outputs live in an LRU cache bounded in bytes; per-layer memo
-  values (a few floats) are kept for every prefix ever computed.
-
-A genetic search proposes children that share long prefixes with their parents, and
-:func:`bench.search.loop` evaluates each generation in lexicographic order, so consecutive
-architectures share prefixes too.
-
-:class:`PrefixProxyScorer` turns this into proxy values that are identical to the uncached
-path (:func:`bench.scoring.runner.score_task`): the proxy's own registered function is called
-through :func:`proxies.capture.evaluate` on a :class:`~proxies.context.ProxyContext`
-assembled from the cached records. Two kinds of rules (:data:`PREFIX_RULES`) say what a
-proxy needs:
-
-``memo``
-    V-PCA and W-PCA are sums over layers of ``PCA_dim`` of the layer's FFN input, and the
-    layer's term depends only on the layers below. Per layer, the proxy module's own
-    per-layer function (:func:`proxies.pca.layer_pca_dims`) runs on a one-layer context;
-    the memo entries it leaves (one list per key) are concatenated over the layers and
-    handed to the full context, so the proxy combines them itself (``Σ_f PCA_dim``,
-    ``× #params`` for W-PCA with ``#params`` = :meth:`space.param_count`, the same count
-    the built model has). The eigen-solves of a shared prefix are never repeated.
 ``replay``
-    Head confidence, softmax confidence and activation distance read per-layer tap outputs
-    only: those are cached per prefix and replayed, in layer order, into the full context.
+    the per-layer outputs of these tap kinds are cached per prefix and replayed, in layer
+    order, into ``ctx.captured``.
+``memo``
+    per layer, the rule's function runs on a one-layer context; the memo entries it leaves
+    (one list per key, one item each) are concatenated over the layers and handed to the
+    full context, so the proxy combines them itself and no per-layer computation of a shared
+    prefix is repeated. ``ctx.num_params`` is :meth:`space.param_count`, the same count the
+    built model has; ``ctx.model`` is ``None``.
 
 Gradient-based proxies cannot reuse prefixes (their backward pass runs through every
-layer), nor can train-mode passes (dropout masks depend on the whole pass).
+layer), nor can train-mode passes (dropout masks depend on the whole pass);
+:func:`prefix_unsupported` says why a proxy cannot be scored this way.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
+from bench.search.prefix_cache import PrefixRunner, tensor_bytes
+from proxies.context import ProxyContext
+from proxies.per_layer import PerLayer
+
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PrefixRule:
-    """How a proxy's value is assembled from per-layer records.
+def prefix_proxies() -> list[str]:
+    """Names of the registered proxies with a per-layer rule, sorted."""
+    from proxies import list_proxies
 
-    Attributes:
-        memo: the proxy module's per-layer function; called on a one-layer context, the
-            ``ctx.memo`` entries it leaves (lists with one item per layer) are concatenated
-            over the layers into the full context's memo.
-        replay: tap kinds whose per-layer outputs are cached and replayed into
-            ``ctx.captured``.
-    """
-
-    memo: Callable[[Any], Any] | None = None
-    replay: tuple[str, ...] = ()
-
-
-def _pca_rule() -> PrefixRule:
-    from proxies.pca import layer_pca_dims
-
-    return PrefixRule(memo=layer_pca_dims)
-
-
-#: Proxies whose value can be assembled from prefix records, and how.
-PREFIX_RULES: dict[str, Callable[[], PrefixRule]] = {
-    "v-pca": _pca_rule,
-    "w-pca": _pca_rule,
-    "head-confidence": lambda: PrefixRule(replay=("mixer_heads",)),
-    "softmax-confidence": lambda: PrefixRule(replay=("attention_probs",)),
-    "activation-distance": lambda: PrefixRule(replay=("ffn_activation",)),
-}
+    return [spec.name for spec in list_proxies() if spec.per_layer is not None]
 
 
 def prefix_unsupported(space, proxy: str, train_mode: bool) -> str | None:
@@ -101,174 +65,9 @@ def prefix_unsupported(space, proxy: str, train_mode: bool) -> str | None:
         return "train-mode passes draw dropout masks over the whole pass"
     if not spec.gradient_free:
         return f"proxy {spec.name} needs gradients (its backward pass runs through every layer)"
-    if spec.name not in PREFIX_RULES:
-        return f"proxy {spec.name} has no prefix rule (only {', '.join(sorted(PREFIX_RULES))})"
+    if spec.per_layer is None:
+        return f"proxy {spec.name} has no per-layer rule (only {', '.join(prefix_proxies())})"
     return None
-
-
-def _nbytes(tensors: Sequence[torch.Tensor]) -> int:
-    return sum(t.numel() * t.element_size() for t in tensors)
-
-
-@dataclass
-class LayerRecord:
-    """What one layer of one prefix produced.
-
-    Attributes:
-        taps: replayed tap kind -> the layer's output per batch.
-        memo: memo key -> the layer's one-item list.
-    """
-
-    taps: dict[str, tuple[torch.Tensor, ...]] = field(default_factory=dict)
-    memo: dict[Any, list] = field(default_factory=dict)
-
-
-@dataclass
-class PrefixPass:
-    """The result of running one architecture.
-
-    Attributes:
-        hidden: the last hidden state per batch.
-        records: one :class:`LayerRecord` per layer, first layer first.
-        computed: layers run by this call (the others came from the cache).
-        seconds: time spent running blocks (and the embedding) in this call.
-        memo_seconds: time spent in per-layer memo functions in this call.
-    """
-
-    hidden: tuple[torch.Tensor, ...]
-    records: list[LayerRecord]
-    computed: int
-    seconds: float
-    memo_seconds: float
-
-
-class PrefixRunner:
-    """Run architectures block by block from the deepest cached prefix.
-
-    Args:
-        embed: returns the embedding output per batch (called once).
-        block: ``block(position, choice)`` returns the module of that layer (in eval mode).
-        mask_biases: the additive attention bias per batch (or ``None``), as the model uses.
-        capture: tap kinds hooked in every block.
-        replay: the subset of ``capture`` whose outputs are kept per layer.
-        layer_memo: ``layer_memo(position, captured)`` with ``captured`` = tap kind -> the
-            layer's outputs per batch; returns the layer's memo entries.
-        budget_bytes: upper bound of the cached hidden states and tap outputs.
-    """
-
-    def __init__(
-        self,
-        embed: Callable[[], tuple[torch.Tensor, ...]],
-        block: Callable[[int, int], nn.Module],
-        mask_biases: tuple[torch.Tensor | None, ...],
-        capture: Sequence[str] = (),
-        replay: Sequence[str] = (),
-        layer_memo: Callable[[int, dict[str, tuple[torch.Tensor, ...]]], dict[Any, list]] | None = None,
-        budget_bytes: int = 1 << 30,
-    ) -> None:
-        self._embed = embed
-        self._block = block
-        self._masks = mask_biases
-        self._capture = tuple(capture)
-        self._replay = tuple(replay)
-        self._layer_memo = layer_memo
-        self.budget_bytes = int(budget_bytes)
-        self._root: tuple[torch.Tensor, ...] | None = None
-        self._lru: OrderedDict[tuple[int, ...], tuple[tuple[torch.Tensor, ...], dict[str, tuple[torch.Tensor, ...]]]] = OrderedDict()
-        self._bytes = 0
-        self._memo: dict[tuple[int, ...], dict[Any, list]] = {}
-        self.layers_computed = 0
-        self.layers_reused = 0
-
-    def _available(self, prefix: tuple[int, ...]) -> bool:
-        """Whether the record of the prefix's last layer can be rebuilt without running it."""
-        if self._replay and prefix not in self._lru:
-            return False
-        return self._layer_memo is None or prefix in self._memo
-
-    def _record(self, prefix: tuple[int, ...]) -> LayerRecord:
-        return LayerRecord(taps=self._lru[prefix][1] if self._replay else {}, memo=self._memo.get(prefix, {}))
-
-    def _start(self, blocks: tuple[int, ...]) -> int:
-        """Deepest k such that the hidden state after ``blocks[:k]`` is cached and every layer record below it is available."""
-        start = 0
-        for k in range(1, len(blocks) + 1):
-            prefix = blocks[:k]
-            if not self._available(prefix):
-                break
-            if prefix in self._lru:
-                start = k
-        return start
-
-    def _store(self, prefix: tuple[int, ...], hidden: tuple[torch.Tensor, ...], taps: dict[str, tuple[torch.Tensor, ...]]) -> None:
-        size = _nbytes(hidden) + sum(_nbytes(t) for t in taps.values())
-        if prefix in self._lru:
-            self._lru.move_to_end(prefix)
-            return
-        self._lru[prefix] = (hidden, taps)
-        self._bytes += size
-        while self._bytes > self.budget_bytes and len(self._lru) > 1:
-            _, (old_hidden, old_taps) = self._lru.popitem(last=False)
-            self._bytes -= _nbytes(old_hidden) + sum(_nbytes(t) for t in old_taps.values())
-
-    def _run_block(self, position: int, choice: int, hidden: tuple[torch.Tensor, ...]):
-        module = self._block(position, choice)
-        captured: dict[str, list[torch.Tensor]] = {kind: [] for kind in self._capture}
-        handles = []
-        if self._capture:
-            from spaces.taps import collect_taps
-
-            for kind, taps in collect_taps(module).items():
-                if kind in captured:
-                    for tap in taps:
-                        handles.append(tap.register_forward_hook(lambda m, i, out, kind=kind: captured[kind].append(out.detach())))
-        try:
-            with torch.no_grad():
-                outputs = tuple(module(x, mask) for x, mask in zip(hidden, self._masks))
-        finally:
-            for handle in handles:
-                handle.remove()
-        return outputs, {kind: tuple(values) for kind, values in captured.items()}
-
-    def run(self, blocks: Sequence[int]) -> PrefixPass:
-        """Run the architecture ``blocks`` (block index per layer), reusing cached prefixes."""
-        blocks = tuple(int(b) for b in blocks)
-        seconds = memo_seconds = 0.0
-        if self._root is None:
-            start_time = time.perf_counter()
-            with torch.no_grad():
-                self._root = tuple(self._embed())
-            seconds += time.perf_counter() - start_time
-        start = self._start(blocks)
-        # records of the reused layers are taken before any new entry can evict them
-        records = [self._record(blocks[: position + 1]) for position in range(start)]
-        hidden = self._root if start == 0 else self._lru[blocks[:start]][0]
-        if start:
-            self._lru.move_to_end(blocks[:start])
-        for position in range(start, len(blocks)):
-            prefix = blocks[: position + 1]
-            begin = time.perf_counter()
-            hidden, captured = self._run_block(position, blocks[position], hidden)
-            seconds += time.perf_counter() - begin
-            if self._layer_memo is not None and prefix not in self._memo:
-                begin = time.perf_counter()
-                self._memo[prefix] = self._layer_memo(position, captured)
-                memo_seconds += time.perf_counter() - begin
-            taps = {kind: captured[kind] for kind in self._replay}
-            records.append(LayerRecord(taps=taps, memo=self._memo.get(prefix, {})))
-            self._store(prefix, hidden, taps)
-        self.layers_computed += len(blocks) - start
-        self.layers_reused += start
-        return PrefixPass(hidden, records, len(blocks) - start, seconds, memo_seconds)
-
-    def stats(self) -> dict[str, int]:
-        """Layers computed and reused so far, cached prefixes and bytes."""
-        return {
-            "layers_computed": self.layers_computed,
-            "layers_reused": self.layers_reused,
-            "cached_prefixes": len(self._lru),
-            "cached_bytes": self._bytes,
-        }
 
 
 class PrefixProxyScorer:
@@ -277,7 +76,7 @@ class PrefixProxyScorer:
     Args:
         space: a position-seeded space.
         settings: the run settings (batch, text, options) of the uncached path.
-        proxy: a proxy with a rule in :data:`PREFIX_RULES`.
+        proxy: a gradient-free proxy registered with a per-layer rule (``spec.per_layer``).
         seed: the run seed (model initialisation ``bench.scoring.runner.init_seed``).
         budget_bytes: bound of the activation cache.
         block_cache_bytes: bound of the parameters of the built blocks kept for reuse.
@@ -286,7 +85,9 @@ class PrefixProxyScorer:
         ValueError: when prefix reuse cannot score the proxy (see :func:`prefix_unsupported`).
     """
 
-    def __init__(self, space, settings, proxy: str, seed: int, budget_bytes: int = 1 << 30, block_cache_bytes: int = 256 << 20) -> None:
+    def __init__(
+        self, space, settings, proxy: str, seed: int, budget_bytes: int = 1 << 30, block_cache_bytes: int = 256 << 20
+    ) -> None:
         from bench.scoring.score import init_seed, proxy_input
         from proxies import get_proxy
         from spaces.nlu.modeling import attention_bias
@@ -299,7 +100,7 @@ class PrefixProxyScorer:
         self.spec = get_proxy(proxy)
         self.seed = seed
         self.options = dict(settings.options.get(self.spec.name, self.spec.options))
-        self.rule = PREFIX_RULES[self.spec.name]()
+        self.rule: PerLayer = self.spec.per_layer
         self.batch = proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
         self._init_seed = init_seed(space, seed, "")
         self._blocks: OrderedDict[tuple[int, int], nn.Module] = OrderedDict()
@@ -327,15 +128,22 @@ class PrefixProxyScorer:
             return self._blocks[key]
         module = self.space.build_block(position, choice, self._init_seed).eval()
         self._blocks[key] = module
-        self._block_bytes += _nbytes(list(module.parameters()))
+        self._block_bytes += tensor_bytes(list(module.parameters()))
         while self._block_bytes > self._block_budget and len(self._blocks) > 1:
             _, old = self._blocks.popitem(last=False)
-            self._block_bytes -= _nbytes(list(old.parameters()))
+            self._block_bytes -= tensor_bytes(list(old.parameters()))
         return module
 
-    def _context(self, captured: Mapping[str, list[torch.Tensor]], layers: Mapping[str, list[int]], memo: dict, output: torch.Tensor, num_params: int, arch: Any):
-        from proxies.context import ProxyContext
-
+    def _context(
+        self,
+        captured: Mapping[str, list[torch.Tensor]],
+        layers: Mapping[str, list[int]],
+        memo: dict,
+        output: torch.Tensor,
+        num_params: int,
+        arch: Any,
+    ) -> ProxyContext:
+        """A context without a model, as the proxy's function reads it."""
         return ProxyContext(
             model=None,
             batch=MappingProxyType(dict(self.batch)),
@@ -351,6 +159,11 @@ class PrefixProxyScorer:
         )
 
     def _layer_memo(self, position: int, captured: dict[str, tuple[torch.Tensor, ...]]) -> dict[Any, list]:
+        """The memo entries the rule's ``memo`` function leaves on a one-layer context.
+
+        Raises:
+            ValueError: for an entry that is not a list of one item.
+        """
         ctx = self._context({k: [v[0]] for k, v in captured.items()}, {k: [position] for k in captured}, {}, torch.empty(0), 0, None)
         self.rule.memo(ctx)
         for key, value in ctx.memo.items():

@@ -25,13 +25,13 @@ Heads (one per task, on the encoder's last hidden state):
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
 
 from bench.train.distill import Features
-from spaces.taps import modules_with_role
+from spaces.taps import modules_with_role, recording
 
 
 class ClassificationHead(nn.Module):
@@ -70,14 +70,12 @@ class SpanHead(nn.Module):
 
 
 @contextlib.contextmanager
-def _hooked(modules: list[nn.Module], pick) -> Iterator[list[torch.Tensor]]:
+def _hooked(modules: list[nn.Module], pick: Callable[[Any], torch.Tensor]) -> Iterator[list[torch.Tensor]]:
+    """The outputs of ``modules`` (through ``pick``) in forward order, appended while the block
+    runs; the hooks are removed when it exits, also on error (:func:`spaces.taps.recording`)."""
     found: list[torch.Tensor] = []
-    handles = [m.register_forward_hook(lambda _m, _i, out: found.append(pick(out))) for m in modules]
-    try:
+    with recording(modules, lambda _module, out: found.append(pick(out))):
         yield found
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 class _Encoder(nn.Module):
