@@ -142,15 +142,13 @@ class SposFitness:
         return self._loss(hidden)
 
     def _row(self, arch, value: float, seconds: float, pass_seconds: float, status: str = "ok", error: str = "") -> list[dict[str, Any]]:
+        from proxies.capture import ProxyResult
         from spaces import arch_hash, arch_json
 
         if status == "ok" and not math.isfinite(value):
             status = "nan"
-        return [{
-            "space": self.space.name, "arch_id": self.space.index_of(arch), "arch_hash": arch_hash(arch), "arch": arch_json(arch),
-            "proxy": self.name, "proxy_version": self.version, "seed": self.seed, "value": value, "seconds": seconds,
-            "pass_seconds": pass_seconds, "status": status, "error": error,
-        }]
+        result = ProxyResult(self.name, self.version, value, seconds, status, error)
+        return [schema.proxy_row(self.space.name, self.space.index_of(arch), arch_hash(arch), arch_json(arch), self.seed, result, pass_seconds)]
 
     def score(self, arch) -> list[dict[str, Any]]:
         """One result row for ``arch``."""

@@ -37,10 +37,12 @@ from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any, Mapping
 
+
 import torch
 from torch import nn
 
 from bench.search.prefix_cache import PrefixRunner, tensor_bytes
+from bench.store import schema
 from proxies.context import ProxyContext
 from proxies.per_layer import PerLayer
 
@@ -194,19 +196,4 @@ class PrefixProxyScorer:
             result = ProxyResult(result.proxy, result.version, result.value, result.seconds + prefix_pass.memo_seconds, result.status, result.error)
         except Exception as exc:  # recorded like the uncached path's model failures
             result = ProxyResult(self.spec.name, self.spec.version, math.nan, 0.0, "error", f"model failed: {type(exc).__name__}: {exc}")
-        return [
-            {
-                "space": self.space.name,
-                "arch_id": self.space.index_of(arch),
-                "arch_hash": arch_hash(arch),
-                "arch": arch_json(arch),
-                "proxy": result.proxy,
-                "proxy_version": result.version,
-                "seed": self.seed,
-                "value": result.value,
-                "seconds": result.seconds,
-                "pass_seconds": pass_seconds,
-                "status": result.status,
-                "error": result.error,
-            }
-        ]
+        return [schema.proxy_row(self.space.name, self.space.index_of(arch), arch_hash(arch), arch_json(arch), self.seed, result, pass_seconds)]
