@@ -1,13 +1,18 @@
 """The one-shot baseline (paper Table 8, Appendix E.2): an SPOS supernet over an NLU space.
 
+Any space whose genome declares standalone blocks with a tied decoder
+(:class:`spaces.genome.PositionSeededBlocks` with ``lm_logits``) can be trained and searched
+this way (:func:`spos_space`); the NLU spaces do.
+
 Supernet
-    Every layer ``p`` holds all 12 candidate blocks (:class:`Supernet`), built and initialised
-    exactly as the standalone models build them (position seeds, :mod:`spaces.nlu.init`, with
-    ``bench.scoring.runner.init_seed``): at step 0 every path *is* the model ``bench run`` builds for
-    that architecture. The embedding block and the tied decoder are shared by all paths.
+    Every layer ``p`` holds all candidate blocks (:class:`Supernet`; 12 in the NLU spaces), built
+    and initialised exactly as the standalone models build them (position seeds, the genome's
+    blocks, with ``bench.scoring.runner.init_seed``): at step 0 every path *is* the model
+    ``bench run`` builds for that architecture. The embedding block and the tied decoder are
+    shared by all paths.
 
 Training (single-path one-shot, Guo et al. 2020)
-    For every batch a path is drawn uniformly from all ``12^m`` architectures (the paper
+    For every batch a path is drawn uniformly from all ``12^m`` architectures (``choices^depth``; the paper
     draws from all ``(2n)^m`` combinations, feasible or not) and only that path is run and
     updated. Loss: masked-language modelling on WikiText-2 with the decoder tied to the word
     embeddings (``logits = (h W_c) Eᵀ``, :func:`spaces.nlu.modeling.tied_lm_logits`, as the
@@ -134,10 +139,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 class Supernet(nn.Module):
-    """All candidate blocks of every layer of an NLU space, with a shared embedding and tied decoder.
+    """All candidate blocks of every layer of a space, with a shared embedding and tied decoder.
 
     Args:
-        space: an NLU space (position-seeded).
+        space: a space accepted by :func:`spos_space` (position-seeded blocks, a tied decoder).
         seed: the run seed; blocks are initialised from ``bench.scoring.runner.init_seed(space, seed, "")``.
     """
 
@@ -145,24 +150,27 @@ class Supernet(nn.Module):
         super().__init__()
         from bench.scoring.runner import init_seed
 
+        genome = space.genome()
+        parts = genome.blocks
         init = init_seed(space, seed, "")
-        self.depth = space.depth
-        self.num_choices = space.num_choices
-        self.embeddings = space.build_embeddings(init)
+        self.depth = genome.depth
+        self.num_choices = genome.choices
+        self._mask_bias = parts.mask_bias
+        self._lm_logits = parts.lm_logits
+        self.embeddings = parts.embeddings(init)
         self.choices = nn.ModuleList(
-            nn.ModuleList(space.build_block(p, c, init) for c in range(space.num_choices)) for p in range(space.depth)
+            nn.ModuleList(parts.block(p, c, init) for c in range(genome.choices)) for p in range(genome.depth)
         )
 
     def block(self, position: int, choice: int) -> nn.Module:
         return self.choices[position][choice]
 
     def forward(self, path: Sequence[int], input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-        """Last hidden state of the path ``path`` (one block index per layer), as ``NluModel.forward`` computes it."""
-        from spaces.nlu.modeling import attention_bias
-
+        """Last hidden state of the path ``path`` (one block index per layer), as the space's
+        ``build_model`` computes it (the contract of :class:`spaces.genome.PositionSeededBlocks`)."""
         if len(path) != self.depth:
             raise ValueError(f"a path has {self.depth} block indices, got {len(path)}")
-        mask_bias = attention_bias(attention_mask)
+        mask_bias = self._mask_bias(attention_mask)
         x = self.embeddings(input_ids, token_type_ids)
         for position, choice in enumerate(path):
             x = self.choices[position][int(choice)](x, mask_bias)
@@ -170,9 +178,7 @@ class Supernet(nn.Module):
 
     def lm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Vocabulary logits through the decoder tied to the word embeddings."""
-        from spaces.nlu.modeling import tied_lm_logits
-
-        return tied_lm_logits(self.embeddings, hidden)
+        return self._lm_logits(self.embeddings, hidden)
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -231,6 +237,22 @@ def _inputs(ids: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
 # --- training ------------------------------------------------------------------------------
 
 
+def spos_space(name: str):
+    """The space called ``name``, if a supernet can be built over it.
+
+    Raises:
+        UserError: for a space without a genome (:func:`bench.search.loop.search_space`), or whose
+            genome declares no position-seeded blocks with a tied decoder.
+    """
+    from bench.search.loop import search_space
+
+    space = search_space(name)
+    blocks = space.genome().blocks
+    if blocks is None or blocks.lm_logits is None:
+        raise UserError(f"space {name!r} has no position-seeded blocks with a tied decoder; an SPOS supernet cannot be built over it")
+    return space
+
+
 def supernet_config(space, scale: SposScale, seed: int, steps: int, data_dir: str | None) -> dict[str, Any]:
     """The manifest config of a supernet training run."""
     from bench import data
@@ -249,7 +271,7 @@ def supernet_config(space, scale: SposScale, seed: int, steps: int, data_dir: st
         "weight_decay": WEIGHT_DECAY,
         "optimizer": "AdamW(0.9, 0.999, eps 1e-6)",
         "loss": "masked LM, decoder tied to the word embeddings, 15% targets (80/10/10)",
-        "sampling": "uniform path over all 12^m architectures per batch",
+        "sampling": f"uniform path over all {space.genome().choices}^m architectures per batch",
         "data": data.data_checksums([TEXT_FILES["wikitext-2-test"], TEXT_FILES["wikitext-2"]]),
         "split": "WikiText-2 test + valid windows, last 10% held out",
         "seed": seed,
@@ -343,9 +365,8 @@ def train_supernet(
     Raises:
         UserError: for bad settings or a directory holding another run.
     """
-    from bench.search.loop import search_space
-
-    space = search_space(space_name)
+    space = spos_space(space_name)
+    genome = space.genome()
     chosen = get_spos_scale(scale)
     dev = resolve_device(device)
     if steps is not None and steps < 1:
@@ -386,7 +407,7 @@ def train_supernet(
             epoch, index = divmod(step, per_epoch)
             order = derive_rng(seed, "spos-order", epoch).permutation(len(train))
             rows = order[index * chosen.batch_size : (index + 1) * chosen.batch_size]
-            path = derive_rng(seed, "spos-path", step).integers(0, space.num_choices, space.depth).tolist()
+            path = derive_rng(seed, "spos-path", step).integers(0, genome.choices, genome.depth).tolist()
             inputs, targets, labels = mask_tokens(train[rows], derive_rng(seed, "spos-mask", step))
             lr = learning_rate(step, total, chosen.lr)
             for group in optimizer.param_groups:
@@ -467,8 +488,6 @@ class SposFitness:
 
     def __init__(self, supernet_dir: str | os.PathLike, seed: int = 0, device: str = "cpu", heldout_sequences: int | None = None, eval_batch: int | None = None, data_dir: str | None = None, prefix: bool = True, prefix_budget_mb: int = 1024) -> None:
         from bench.search.prefix import PrefixRunner
-        from bench.search.loop import search_space
-        from spaces.nlu.modeling import attention_bias
 
         self.dir = Path(supernet_dir)
         manifest = RunStore(self.dir).manifest()
@@ -480,7 +499,8 @@ class SposFitness:
         if not (self.dir / CHECKPOINT).is_file() or not (self.training_cost or {}).get("complete"):
             raise UserError(f"the supernet in {self.dir} has not finished training; rerun `bench spos train` with its options to continue")
         scale = get_spos_scale(config["scale"])
-        self.space = search_space(config["space"])
+        self.space = spos_space(config["space"])
+        self.genome = self.space.genome()
         self.seed = seed
         self.device = resolve_device(device)
         self.version = file_digest(self.dir / CHECKPOINT)
@@ -506,7 +526,7 @@ class SposFitness:
         self.runner = PrefixRunner(
             embed=self._embed,
             block=lambda p, c: self.model.block(p, c),
-            mask_biases=tuple(attention_bias(b[0]["attention_mask"]) for b in self._device_batches),
+            mask_biases=tuple(self.genome.blocks.mask_bias(b[0]["attention_mask"]) for b in self._device_batches),
             budget_bytes=int(prefix_budget_mb) << 20,
         )
 
@@ -541,7 +561,7 @@ class SposFitness:
     def uncached_value(self, arch) -> float:
         """The held-out loss of ``arch`` from full forward passes (no prefix reuse)."""
         with torch.no_grad():
-            hidden = [self.model(arch.blocks, **b[0]) for b in self._device_batches]
+            hidden = [self.model(self.genome.genes(arch), **b[0]) for b in self._device_batches]
         return self._loss(hidden)
 
     def _row(self, arch, value: float, seconds: float, pass_seconds: float, status: str = "ok", error: str = "") -> list[dict[str, Any]]:
@@ -562,7 +582,7 @@ class SposFitness:
                 begin = time.perf_counter()
                 value = self.uncached_value(arch)
                 return self._row(arch, value, 0.0, time.perf_counter() - begin)
-            result = self.runner.run(arch.blocks)
+            result = self.runner.run(self.genome.genes(arch))
             begin = time.perf_counter()
             value = self._loss(result.hidden)
             return self._row(arch, value, time.perf_counter() - begin, result.seconds)

@@ -1,6 +1,7 @@
 """Prefix-activation reuse: score NLU-space architectures block by block, sharing the work of common prefixes.
 
-In a position-seeded space (``space.position_seeded``, the NLU spaces) the block at layer
+In a position-seeded space (one whose genome declares standalone blocks,
+:class:`spaces.genome.PositionSeededBlocks`; the NLU spaces) the block at layer
 ``p`` with index ``c`` has weights that depend only on ``(seed, p, c)``
 (:mod:`spaces.nlu.init`). In ``eval()`` mode (no dropout) the hidden state after the first
 ``k`` blocks is therefore a function of the seed, the input batch and those ``k`` block
@@ -17,7 +18,7 @@ that share their first ``k`` blocks share all of it.
   values (a few floats) are kept for every prefix ever computed.
 
 A genetic search proposes children that share long prefixes with their parents, and
-:func:`bench.search.loop` evaluates each generation in lexicographic order, so consecutive
+:func:`bench.search.loop.run_search` evaluates each generation in lexicographic order, so consecutive
 architectures share prefixes too.
 
 :class:`PrefixProxyScorer` turns this into proxy values that are identical to the uncached
@@ -95,7 +96,7 @@ def prefix_unsupported(space, proxy: str, train_mode: bool) -> str | None:
     from proxies import get_proxy
 
     spec = get_proxy(proxy)
-    if not getattr(space, "position_seeded", False):
+    if not space.position_seeded:
         return f"space {space.name} is not position-seeded"
     if train_mode:
         return "train-mode passes draw dropout masks over the whole pass"
@@ -289,12 +290,12 @@ class PrefixProxyScorer:
     def __init__(self, space, settings, proxy: str, seed: int, budget_bytes: int = 1 << 30, block_cache_bytes: int = 256 << 20) -> None:
         from bench.scoring.runner import _batch, init_seed
         from proxies import get_proxy
-        from spaces.nlu.modeling import attention_bias
 
         reason = prefix_unsupported(space, proxy, settings.train_mode)
         if reason:
             raise ValueError(f"prefix reuse cannot score {proxy}: {reason}")
         self.space = space
+        self.genome = space.genome()
         self.settings = settings
         self.spec = get_proxy(proxy)
         self.seed = seed
@@ -309,7 +310,7 @@ class PrefixProxyScorer:
         self.runner = PrefixRunner(
             embed=self._embed,
             block=self._block,
-            mask_biases=(attention_bias(self.batch.get("attention_mask")),),
+            mask_biases=(self.genome.blocks.mask_bias(self.batch.get("attention_mask")),),
             capture=capture,
             replay=self.rule.replay,
             layer_memo=self._layer_memo if self.rule.memo is not None else None,
@@ -317,7 +318,7 @@ class PrefixProxyScorer:
         )
 
     def _embed(self) -> tuple[torch.Tensor, ...]:
-        module = self.space.build_embeddings(self._init_seed).eval()
+        module = self.genome.blocks.embeddings(self._init_seed).eval()
         return (module(self.batch["input_ids"], self.batch.get("token_type_ids")),)
 
     def _block(self, position: int, choice: int) -> nn.Module:
@@ -325,7 +326,7 @@ class PrefixProxyScorer:
         if key in self._blocks:
             self._blocks.move_to_end(key)
             return self._blocks[key]
-        module = self.space.build_block(position, choice, self._init_seed).eval()
+        module = self.genome.blocks.block(position, choice, self._init_seed).eval()
         self._blocks[key] = module
         self._block_bytes += _nbytes(list(module.parameters()))
         while self._block_bytes > self._block_budget and len(self._blocks) > 1:
@@ -365,7 +366,7 @@ class PrefixProxyScorer:
 
         pass_seconds = math.nan
         try:
-            prefix_pass = self.runner.run(arch.blocks)
+            prefix_pass = self.runner.run(self.genome.genes(arch))
             pass_seconds = prefix_pass.seconds
             depth = len(prefix_pass.records)
             captured: dict[str, list[torch.Tensor]] = {kind: [] for kind in self.spec.taps}
