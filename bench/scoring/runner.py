@@ -33,8 +33,6 @@ from bench.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 
-BENCHMARK_FILE = "flexibert/BERT_benchmark.json"
-
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -69,19 +67,22 @@ class Task:
 
 @dataclass
 class ArchSelection:
-    """The architectures of a run and, for benchmark runs, their ground truth."""
+    """The architectures of a run and, for benchmark runs, their ground truth and its data file."""
 
     archs: list[Any]
     description: Any
     ground_truth: list[dict[str, Any]] = field(default_factory=list)
+    data_files: tuple[str, ...] = ()
 
 
 def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir: str | None) -> ArchSelection:
     """Resolve ``--archs``: ``benchmark``, ``deciles``, a count ``N`` sampled uniformly, or a JSON file.
 
+    ``benchmark`` and ``deciles`` read the space's default benchmark
+    (:func:`bench.scoring.benchmarks.default_benchmark`; FlexiBERT's: GLUE mean, 8 tasks).
     ``--limit K`` keeps K architectures: for ``benchmark`` they are spread evenly over the
-    ranking by GLUE mean, so a small subset still spans the whole score range.
-    ``deciles`` is one benchmark architecture per GLUE-mean decile, the one at the middle
+    ranking by the benchmark's main task, so a small subset still spans the whole score range.
+    ``deciles`` is one benchmark architecture per main-task decile, the one at the middle
     of the decile (the seed-stability set of the paper's Figure 4).
 
     Raises:
@@ -90,13 +91,12 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive integer, got {limit}")
     if spec in ("benchmark", "deciles"):
-        if space.name != "flexibert":
-            raise UserError(f"space {space.name!r} has no trained benchmark; use --archs N or --archs FILE.json")
-        from spaces.flexibert import GLUE_MEAN, load_benchmark
+        from bench.scoring.benchmarks import default_benchmark, load_entries
         from spaces import arch_hash
 
-        entries = load_benchmark(data.resolve(BENCHMARK_FILE, data_dir))
-        ranked = sorted(entries, key=lambda e: (e.scores[GLUE_MEAN], e.id))
+        benchmark = default_benchmark(space)
+        entries = load_entries(benchmark, data_dir)
+        ranked = sorted(entries, key=lambda e: (e.scores[benchmark.main_task], e.id))
         if spec == "deciles":
             picks = [int((k + 0.5) * len(ranked) / 10) for k in range(10)]
             entries = [ranked[i] for i in picks][: limit or None]
@@ -109,7 +109,7 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
             for task, score in e.scores.items()
         ]
         archs = list(dict.fromkeys(e.arch for e in entries))
-        return ArchSelection(archs, {spec: BENCHMARK_FILE, "limit": limit}, truth)
+        return ArchSelection(archs, {spec: benchmark.file, "limit": limit}, truth, (benchmark.file,))
     if spec.isdigit():
         count = int(spec)
         if count < 1:
@@ -158,18 +158,18 @@ def run_config(settings: RunSettings, selection: ArchSelection, seeds: Sequence[
         "loss": settings.loss,
         **({"init": settings.init} if settings.init != "default" else {}),
         "plugins": list(settings.plugins),
-        "data": data.data_checksums([TEXT_FILES[settings.text]] + ([BENCHMARK_FILE] if selection.ground_truth else [])),
+        "data": data.data_checksums([TEXT_FILES[settings.text], *selection.data_files]),
     }
 
 
 def init_seed(space, seed: int, arch_hash: str) -> int:
     """The seed passed to ``space.build_model`` for an architecture and a run seed.
 
-    ``derive_seed(seed, "init", arch_hash)``; spaces with ``position_seeded = True`` (the NLU
-    spaces) derive every block's weights from the seed and the block's position inside
+    ``derive_seed(seed, "init", arch_hash)``; position-seeded spaces (``space.position_seeded``,
+    the NLU spaces) derive every block's weights from the seed and the block's position inside
     ``build_model``, so they get ``derive_seed(seed, "init")``, the same for every architecture.
     """
-    if getattr(space, "position_seeded", False):
+    if space.position_seeded:
         return derive_seed(seed, "init")
     return derive_seed(seed, "init", arch_hash)
 
