@@ -30,13 +30,12 @@ import numpy as np
 import torch
 
 import proxies
-from bench import data
 from bench.inputs import proxy_batch
 from bench.scales import SCALES
 from bench.store.manifest import device_description, package_versions
 from proxies.losses import proxy_loss
+from bench.scoring.benchmarks import default_benchmark, load_entries
 from spaces import get_space
-from spaces.flexibert import GLUE_MEAN, load_benchmark
 
 
 def timed(fn) -> float:
@@ -83,7 +82,8 @@ def main() -> None:
     args = parser.parse_args()
 
     space = get_space("flexibert")
-    entries = sorted(load_benchmark(data.resolve("flexibert/BERT_benchmark.json")), key=lambda e: e.scores[GLUE_MEAN])
+    benchmark = default_benchmark(space)
+    entries = sorted(load_entries(benchmark, None), key=lambda e: e.scores[benchmark.main_task])
     picks = [entries[i] for i in np.round(np.linspace(0, len(entries) - 1, args.archs)).astype(int)]
     scale = SCALES[args.scale]
     batch = proxy_batch(scale.batch_size, scale.seq_len, seed=0)

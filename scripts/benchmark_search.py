@@ -30,7 +30,9 @@ import pandas as pd
 import torch
 
 from bench.config import RunConfig
-from bench.search.loop import GAParams, ProxyFitness, proxy_settings, run_search, sample_feasible, search_space
+from bench.search.fitness import ProxyFitness, proxy_settings
+from bench.search.loop import run_search, search_space
+from bench.search.operators import GAParams, sample_feasible
 from bench.store.manifest import device_description, package_versions
 from bench.store.writer import write_atomic
 from proxies import get_proxy, resolve_options

@@ -5,6 +5,10 @@ Example:
     >>> space = get_space("flexibert")
     >>> space.size()
     10621440
+
+A new space subclasses :class:`SearchSpace`, declares what it offers (:meth:`SearchSpace.genome`,
+:meth:`SearchSpace.benchmarks`, :meth:`SearchSpace.stratum`) and registers a factory with
+:func:`register_space`; the harness reads only the declarations.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from typing import Callable
 
 from spaces.errors import SpaceError
 from spaces.base import Architecture, SearchSpace, arch_hash, arch_json
+from spaces.benchmark import Benchmark, BenchmarkEntry
+from spaces.genome import Genome, ParamLimit, PositionSeededBlocks
 
 _FACTORIES: dict[str, Callable[[], SearchSpace]] = {}
 _INSTANCES: dict[str, SearchSpace] = {}
@@ -51,4 +57,18 @@ def get_space(name: str) -> SearchSpace:
 from spaces import flexibert  # noqa: E402,F401  (registers the built-in spaces)
 from spaces import nlu  # noqa
 
-__all__ = ["SpaceError", "Architecture", "SearchSpace", "arch_hash", "arch_json", "get_space", "list_spaces", "register_space"]
+__all__ = [
+    "Architecture",
+    "Benchmark",
+    "BenchmarkEntry",
+    "Genome",
+    "ParamLimit",
+    "PositionSeededBlocks",
+    "SearchSpace",
+    "SpaceError",
+    "arch_hash",
+    "arch_json",
+    "get_space",
+    "list_spaces",
+    "register_space",
+]

@@ -5,6 +5,15 @@ architectures and the integers ``0 .. size-1`` (enumeration), uniform sampling, 
 and validation of user-written architectures, an analytic parameter count, and a model
 builder that returns a ``transformers`` ``PreTrainedModel`` exposing
 :meth:`proxy_taps` (the modules whose outputs the capture pass records).
+
+Beyond that, a space declares what it offers, and the harness reads only the declarations:
+
+* :meth:`SearchSpace.genome`: its searchable block structure (:class:`spaces.genome.Genome`),
+  or ``None`` when it cannot be searched block by block;
+* :meth:`SearchSpace.benchmarks`: its benchmarks of trained architectures
+  (:class:`spaces.benchmark.Benchmark`), the default first;
+* :meth:`SearchSpace.stratum`: the size stratum of an architecture, for analyses within
+  groups of architectures of one size.
 """
 
 from __future__ import annotations
@@ -16,7 +25,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from spaces.benchmark import Benchmark
 from spaces.errors import SpaceError
+from spaces.genome import Genome
 
 
 class Architecture(Protocol):
@@ -24,6 +35,9 @@ class Architecture(Protocol):
 
     def to_json(self) -> Any:
         """A JSON-serialisable form that :meth:`SearchSpace.parse` reads back."""
+
+    def describe(self) -> str:
+        """A short human-readable form."""
 
 
 def arch_hash(arch: Architecture) -> str:
@@ -47,6 +61,8 @@ class SearchSpace(ABC):
     name: str
     #: Model variants the builder knows; the first is the default.
     variants: tuple[str, ...] = ("default",)
+    #: What :meth:`stratum` groups architectures by, for messages (e.g. ``depth x hidden size``).
+    strata: str = "none (one stratum)"
 
     @abstractmethod
     def size(self) -> int:
@@ -75,6 +91,25 @@ class SearchSpace(ABC):
     @abstractmethod
     def build_model(self, arch: Architecture, seed: int, variant: str | None = None):
         """A freshly initialised model for ``arch``; initialisation depends only on ``seed``."""
+
+    def genome(self) -> Genome | None:
+        """The searchable block structure, or ``None`` (the default) when the space has none."""
+        return None
+
+    def benchmarks(self) -> dict[str, Benchmark]:
+        """The space's benchmarks by name, the default first; none by default."""
+        return {}
+
+    def stratum(self, arch: Architecture) -> str:
+        """The size stratum of ``arch`` (see :attr:`strata`); one stratum, ``all``, by default."""
+        return "all"
+
+    @property
+    def position_seeded(self) -> bool:
+        """Whether models are position-seeded: the genome declares standalone blocks
+        (:class:`spaces.genome.PositionSeededBlocks`)."""
+        genome = self.genome()
+        return genome is not None and genome.blocks is not None
 
     def sample(self, rng: np.random.Generator) -> Architecture:
         """One architecture drawn uniformly from the whole space."""

@@ -21,7 +21,9 @@ from bench.cli.main import main
 from bench.search.prefix import PrefixProxyScorer, prefix_proxies, prefix_unsupported
 from bench.config import RunConfig
 from bench.scoring.score import Task, score_task
-from bench.search.loop import GAParams, ProxyFitness, breed, mutate, proxy_settings, run_search, sample_feasible, search_space, uniform_crossover
+from bench.search.fitness import ProxyFitness, proxy_settings
+from bench.search.loop import run_search, search_space
+from bench.search.operators import GAParams, breed, mutate, sample_feasible, uniform_crossover
 from proxies import PerLayer, ProxyContext, get_proxy, list_proxies, register_proxy, resolve_options
 from proxies.registry import REGISTRY
 from spaces import arch_hash, arch_json

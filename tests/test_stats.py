@@ -127,8 +127,12 @@ def test_stratified_correlation_removes_between_group_signal():
     assert overall > 0.4 and abs(within["kendall_tau"]) < 0.2 and within["strata"] == 2
     by_hand = np.mean([stats.kendalltau(proxy[strata == s], truth[strata == s]).statistic for s in ("2x128", "4x256")])
     assert within["kendall_tau"] == pytest.approx(by_hand)
-    assert stratum_of('{"hidden_size":128,"encoder_layers":[{},{}]}') == "2x128"
-    assert stratum_of("[1,2,3]") == "3"
+    from spaces import arch_json, get_space
+
+    flexibert = get_space("flexibert")
+    assert stratum_of(flexibert, arch_json(flexibert.arch_at(0))) == "2x128"
+    assert stratum_of(flexibert, arch_json(flexibert.arch_at(flexibert.size() - 1))) == "4x256"
+    assert stratum_of(get_space("nlu-tiny"), "[1,2,3,4,5,6]") == "all"  # the NLU spaces declare no strata
 
 
 def test_split_is_a_fixed_half_by_architecture():

@@ -13,7 +13,8 @@ Intervals are percentile bootstrap intervals over architectures (pairs resampled
 replacement, ``n_boot`` times, seeded by (seed, proxy, task)). :func:`paired_difference`
 resamples two proxies on the same architectures for the interval of their difference;
 :func:`stratified_correlation` correlates within groups of architectures that share a
-stratum (depth and hidden size) and averages weighted by group size.
+size stratum (the space's :meth:`~spaces.base.SearchSpace.stratum`, :func:`stratum_of`;
+FlexiBERT: depth and hidden size) and averages weighted by group size.
 
 A proxy whose ``higher_is_better`` is false is negated before top-k selection (its
 correlations keep their sign).
@@ -312,14 +313,10 @@ def paired_difference(a: np.ndarray, b: np.ndarray, y: np.ndarray, proxies: tupl
     return out
 
 
-def stratum_of(arch_json: str) -> str:
-    """The stratum of an architecture: ``depth×hidden`` for FlexiBERT, the depth otherwise."""
-    arch = json.loads(arch_json)
-    if isinstance(arch, dict) and "encoder_layers" in arch:
-        return f"{len(arch['encoder_layers'])}x{arch['hidden_size']}"
-    if isinstance(arch, list):
-        return f"{len(arch)}"
-    return "all"
+def stratum_of(space, arch_json: str) -> str:
+    """The size stratum ``space.stratum`` of an architecture of ``space`` given as JSON text
+    (the ``arch`` column of a run's rows)."""
+    return space.stratum(space.parse(json.loads(arch_json)))
 
 
 def stratified_correlation(values: np.ndarray, truth: np.ndarray, strata: np.ndarray, n_boot: int = 1000, rng: np.random.Generator | None = None) -> dict[str, float]:

@@ -2,8 +2,9 @@
 
 ``compare``       paired bootstrap CI of the difference in Kendall τ and Spearman ρ of two proxies
                   on the same architectures;
-``stratify``      τ/ρ within groups of architectures sharing depth and hidden size, and their
-                  size-weighted mean: what a proxy knows beyond model size;
+``stratify``      τ/ρ within groups of architectures of one size stratum (the space's: depth and
+                  hidden size for FlexiBERT), and their size-weighted mean: what a proxy knows
+                  beyond model size;
 ``combine``       evaluate registered or ad-hoc combination proxies from stored values into the
                   run's ``derived.csv``;
 ``combo-search``  search combinations on the tune half and report the winner on the held-out half.
@@ -24,9 +25,11 @@ SIZE_DESCRIPTORS: tuple[str, ...] = ("params", "params-nonemb", "flops", "layers
 
 
 def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, split_seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Per benchmark entry: the proxies' values, the ground truth and the stratum."""
+    """Per benchmark entry: the proxies' values, the ground truth and the stratum (the space's, as the runs' config names it)."""
     from bench.analysis.stats import select_split, stratum_of
+    from spaces import get_space
 
+    space = get_space(runs.configs[0]["space"])
     rows, truth = select_split(runs.rows, runs.truth, split, split_seed)
     rows = rows[rows["seed"].astype(int) == int(seed)]
     missing = [p for p in proxies if p not in set(rows["proxy"])]
@@ -36,7 +39,7 @@ def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, 
     scores = truth[(truth["task"] == task) & truth["arch_hash"].isin(table.index)].reset_index(drop=True)
     arch_text = rows.drop_duplicates("arch_hash").set_index("arch_hash")["arch"]
     values = table.loc[scores["arch_hash"], proxies].reset_index(drop=True)
-    strata = np.array([stratum_of(arch_text[h]) for h in scores["arch_hash"]])
+    strata = np.array([stratum_of(space, arch_text[h]) for h in scores["arch_hash"]])
     return values, scores["score"].to_numpy(dtype=float), strata
 
 
@@ -63,6 +66,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     from bench.analysis.stats import stratified_correlation
     from bench.store.writer import write_atomic
     from reports.tables import render, with_ci
+    from spaces import get_space
 
     runs = load_runs(args.run_dirs)
     proxies = sorted(runs.rows["proxy"].unique())
@@ -75,7 +79,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     table = pd.DataFrame.from_records(records)
     write_atomic(runs.dirs[0] / f"stratified-{args.split}.csv", table.to_csv(index=False))
     groups = pd.Series(strata).value_counts().sort_index()
-    print(f"within strata of depth x hidden size ({', '.join(f'{k}: {v}' for k, v in groups.items())}), size-weighted mean, {args.task}, {args.split} split:")
+    print(f"within strata of {get_space(runs.configs[0]['space']).strata} ({', '.join(f'{k}: {v}' for k, v in groups.items())}), size-weighted mean, {args.task}, {args.split} split:")
     print(render(("proxy", "stratified Kendall tau [95% CI]", "stratified Spearman rho [95% CI]"),
                  [(labels.get(r.proxy, r.proxy), with_ci(r.kendall_tau, r.kendall_lo, r.kendall_hi), with_ci(r.spearman_rho, r.spearman_lo, r.spearman_hi)) for r in table.itertuples()]))
     return 0
@@ -226,7 +230,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(compare)
     compare.set_defaults(handler=cmd_compare)
 
-    stratify = sub.add_parser("stratify", help="correlations within groups of equal depth and hidden size", description="Kendall tau and Spearman rho within each group of architectures that share depth and hidden size, averaged weighted by group size, with a bootstrap CI (architectures resampled within groups). Writes stratified-SPLIT.csv into the first run directory.", formatter_class=raw, epilog="example:\n  bench stratify results/table1-trained-cpu results/baselines-trained-cpu")
+    stratify = sub.add_parser("stratify", help="correlations within size strata (FlexiBERT: equal depth and hidden size)", description="Kendall tau and Spearman rho within each size stratum of the runs' space (FlexiBERT: architectures that share depth and hidden size), averaged weighted by group size, with a bootstrap CI (architectures resampled within groups). Writes stratified-SPLIT.csv into the first run directory.", formatter_class=raw, epilog="example:\n  bench stratify results/table1-trained-cpu results/baselines-trained-cpu")
     stratify.add_argument("run_dirs", metavar="RUN", nargs="+")
     _common(stratify)
     stratify.set_defaults(handler=cmd_stratify)

@@ -61,13 +61,14 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     from bench.analysis.stats import correlation_table, select_split
     from bench.store.writer import write_atomic
     from reports.tables import correlation_text, task_matrix_text, top_k_text
-    from spaces.flexibert import GLUE_MEAN, GLUE_TASKS
+    from bench.scoring.benchmarks import run_benchmark
 
     runs = load_runs(args.run_dirs)
     seed = runs.seeds[0] if args.seed is None else args.seed
     if seed not in runs.seeds:
         raise UserError(f"--seed {seed} is not a seed of this run; its seeds: {', '.join(map(str, runs.seeds))}")
-    known = (GLUE_MEAN, *GLUE_TASKS)
+    benchmark = run_benchmark(runs.configs[0])
+    known = benchmark.tasks
     tasks = list(known) if args.tasks == "all" else csv_list(args.tasks)
     unknown = [t for t in tasks if t not in known]
     if unknown:
@@ -86,7 +87,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     split_note = "" if args.split == "all" else f", {args.split} half (split seed {args.split_seed}; held-out numbers are the test half)"
     print(f"run {', '.join(map(str, runs.dirs))}: {config['space']} ({config['variant']}), scale {config['scale']}, seed {seed}{split_note}")
     for task in tasks:
-        print(f"\n{task}:" if task != GLUE_MEAN else "\nGLUE mean:")
+        print(f"\n{task}:" if task != benchmark.main_task else f"\n{benchmark.main_label}:")
         print(correlation_text(table, task, labels))
         if args.metrics == "all":
             print(top_k_text(table, task, labels))

@@ -145,7 +145,7 @@ def _command() -> list[str]:
 
 
 def _params(args: argparse.Namespace):
-    from bench.search.loop import GAParams
+    from bench.search.operators import GAParams
 
     return GAParams(args.population, args.generations, args.crossover, args.mutation, args.select)
 
@@ -158,7 +158,7 @@ def _initial(space, path: str | None) -> list:
     file = Path(path)
     raw = read_arch_json(file, "--initial")
     if not isinstance(raw, list) or (raw and not isinstance(raw[0], list)):
-        raise UserError(f"{file} must hold a JSON list of architectures, each a list of {space.depth} block indices")
+        raise UserError(f"{file} must hold a JSON list of architectures, each a list of {space.genome().depth} block indices")
     return check_initial(space, raw, str(file))
 
 
@@ -172,14 +172,16 @@ def _report(out: str, summary: dict[str, Any]) -> None:
     else:
         print(f"best: {best['arch']}  ({best['describe']})")
         print(f"      fitness {best['fitness']:.6g}, found in generation {best['generation_found']}")
-        print(f"      parameters {best['params_built']:,} built model, {best['params_official']:,} official (limit {summary['param_limit']:,})")
+        limit = f", {best['params_official']:,} official (limit {summary['param_limit']:,})" if summary["param_limit"] is not None else ""
+        print(f"      parameters {best['params_built']:,} built model{limit}")
     print(f"cost: {cost['evaluations']} evaluations ({cost['evaluations_computed']} computed, {cost['cache_hits']} from the cache), {cost['wall_seconds']:.1f} s wall over {len(cost['sessions'])} session(s), {cost['device']}")
     print(f"files: {out}/best_arch.json, trace.csv, population.csv, summary.json, top_archs.json")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     from bench.config import RunConfig
-    from bench.search.loop import ProxyFitness, proxy_settings, run_search, search_space
+    from bench.search.fitness import ProxyFitness, proxy_settings
+    from bench.search.loop import run_search, search_space
     from proxies import get_proxy, load_plugins, resolve_options
 
     load_plugins(args.plugin)

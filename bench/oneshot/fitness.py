@@ -22,7 +22,7 @@ from torch.nn import functional as F
 
 from bench.errors import UserError
 from bench.oneshot.mlm import mask_tokens, mlm_windows, model_inputs
-from bench.oneshot.supernet import Supernet
+from bench.oneshot.supernet import Supernet, spos_space
 from bench.oneshot.training import CHECKPOINT, COST, FITNESS_NAME, get_spos_scale
 from bench.seeding import derive_rng
 from bench.store import schema
@@ -64,8 +64,6 @@ class SposFitness:
 
     def __init__(self, supernet_dir: str | os.PathLike, seed: int = 0, device: str = "cpu", heldout_sequences: int | None = None, eval_batch: int | None = None, data_dir: str | None = None, prefix: bool = True, prefix_budget_mb: int = 1024) -> None:
         from bench.search.prefix_cache import PrefixRunner
-        from bench.search.loop import search_space
-        from spaces.nlu.modeling import attention_bias
 
         self.dir = Path(supernet_dir)
         manifest = RunStore(self.dir).manifest()
@@ -77,7 +75,8 @@ class SposFitness:
         if not (self.dir / CHECKPOINT).is_file() or not (self.training_cost or {}).get("complete"):
             raise UserError(f"the supernet in {self.dir} has not finished training; rerun `bench spos train` with its options to continue")
         scale = get_spos_scale(config["scale"])
-        self.space = search_space(config["space"])
+        self.space = spos_space(config["space"])
+        self.genome = self.space.genome()
         self.seed = seed
         self.device = resolve_device(device)
         self.version = file_digest(self.dir / CHECKPOINT)
@@ -103,7 +102,7 @@ class SposFitness:
         self.runner = PrefixRunner(
             embed=self._embed,
             block=lambda p, c: self.model.block(p, c),
-            mask_biases=tuple(attention_bias(b[0]["attention_mask"]) for b in self._device_batches),
+            mask_biases=tuple(self.genome.blocks.mask_bias(b[0]["attention_mask"]) for b in self._device_batches),
             budget_bytes=int(prefix_budget_mb) << 20,
         )
 
@@ -138,7 +137,7 @@ class SposFitness:
     def uncached_value(self, arch) -> float:
         """The held-out loss of ``arch`` from full forward passes (no prefix reuse)."""
         with torch.no_grad():
-            hidden = [self.model(arch.blocks, **b[0]) for b in self._device_batches]
+            hidden = [self.model(self.genome.genes(arch), **b[0]) for b in self._device_batches]
         return self._loss(hidden)
 
     def _row(self, arch, value: float, seconds: float, pass_seconds: float, status: str = "ok", error: str = "") -> list[dict[str, Any]]:
@@ -157,7 +156,7 @@ class SposFitness:
                 begin = time.perf_counter()
                 value = self.uncached_value(arch)
                 return self._row(arch, value, 0.0, time.perf_counter() - begin)
-            result = self.runner.run(arch.blocks)
+            result = self.runner.run(self.genome.genes(arch))
             begin = time.perf_counter()
             value = self._loss(result.hidden)
             return self._row(arch, value, time.perf_counter() - begin, result.seconds)

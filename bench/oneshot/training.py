@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from bench.errors import UserError
 from bench.oneshot.mlm import mask_tokens, mlm_windows
-from bench.oneshot.supernet import Supernet, mlm_loss
+from bench.oneshot.supernet import Supernet, mlm_loss, spos_space
 from bench.seeding import derive_rng, derive_seed
 from bench.store import schema
 from bench.store.runs import RunStore
@@ -123,7 +123,7 @@ def supernet_config(space, scale: SposScale, seed: int, steps: int, data_dir: st
         "weight_decay": WEIGHT_DECAY,
         "optimizer": "AdamW(0.9, 0.999, eps 1e-6)",
         "loss": "masked LM, decoder tied to the word embeddings, 15% targets (80/10/10)",
-        "sampling": "uniform path over all 12^m architectures per batch",
+        "sampling": f"uniform path over all {space.genome().choices}^m architectures per batch",
         "data": data.data_checksums([TEXT_FILES["wikitext-2-test"], TEXT_FILES["wikitext-2"]]),
         "split": "WikiText-2 test + valid windows, last 10% held out",
         "seed": seed,
@@ -165,9 +165,8 @@ def train_supernet(
     Raises:
         UserError: for bad settings or a directory holding another run.
     """
-    from bench.search.loop import search_space
-
-    space = search_space(space_name)
+    space = spos_space(space_name)
+    genome = space.genome()
     chosen = get_spos_scale(scale)
     dev = resolve_device(device)
     if steps is not None and steps < 1:
@@ -207,7 +206,7 @@ def train_supernet(
             epoch, index = divmod(step, per_epoch)
             order = derive_rng(seed, "spos-order", epoch).permutation(len(train))
             rows = order[index * chosen.batch_size : (index + 1) * chosen.batch_size]
-            path = derive_rng(seed, "spos-path", step).integers(0, space.num_choices, space.depth).tolist()
+            path = derive_rng(seed, "spos-path", step).integers(0, genome.choices, genome.depth).tolist()
             inputs, targets, labels = mask_tokens(train[rows], derive_rng(seed, "spos-mask", step))
             lr = learning_rate(step, total, chosen.lr)
             for group in optimizer.param_groups:

@@ -31,24 +31,24 @@ from bench.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 
-BENCHMARK_FILE = "flexibert/BERT_benchmark.json"
-
-
 @dataclass
 class ArchSelection:
-    """The architectures of a run and, for benchmark runs, their ground truth."""
+    """The architectures of a run and, for benchmark runs, their ground truth and its data file."""
 
     archs: list[Any]
     description: Any
     ground_truth: list[dict[str, Any]] = field(default_factory=list)
+    data_files: tuple[str, ...] = ()
 
 
 def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir: str | None) -> ArchSelection:
     """Resolve ``--archs``: ``benchmark``, ``deciles``, a count ``N`` sampled uniformly, or a JSON file.
 
+    ``benchmark`` and ``deciles`` read the space's default benchmark
+    (:func:`bench.scoring.benchmarks.default_benchmark`; FlexiBERT's: GLUE mean, 8 tasks).
     ``--limit K`` keeps K architectures: for ``benchmark`` they are spread evenly over the
-    ranking by GLUE mean, so a small subset still spans the whole score range.
-    ``deciles`` is one benchmark architecture per GLUE-mean decile, the one at the middle
+    ranking by the benchmark's main task, so a small subset still spans the whole score range.
+    ``deciles`` is one benchmark architecture per main-task decile, the one at the middle
     of the decile (the seed-stability set of the paper's Figure 4).
 
     Raises:
@@ -57,13 +57,12 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive integer, got {limit}")
     if spec in ("benchmark", "deciles"):
-        if space.name != "flexibert":
-            raise UserError(f"space {space.name!r} has no trained benchmark; use --archs N or --archs FILE.json")
-        from spaces.flexibert import GLUE_MEAN, load_benchmark
+        from bench.scoring.benchmarks import default_benchmark, load_entries
         from spaces import arch_hash
 
-        entries = load_benchmark(data.resolve(BENCHMARK_FILE, data_dir))
-        ranked = sorted(entries, key=lambda e: (e.scores[GLUE_MEAN], e.id))
+        benchmark = default_benchmark(space)
+        entries = load_entries(benchmark, data_dir)
+        ranked = sorted(entries, key=lambda e: (e.scores[benchmark.main_task], e.id))
         if spec == "deciles":
             picks = [int((k + 0.5) * len(ranked) / 10) for k in range(10)]
             entries = [ranked[i] for i in picks][: limit or None]
@@ -76,7 +75,7 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
             for task, score in e.scores.items()
         ]
         archs = list(dict.fromkeys(e.arch for e in entries))
-        return ArchSelection(archs, {spec: BENCHMARK_FILE, "limit": limit}, truth)
+        return ArchSelection(archs, {spec: benchmark.file, "limit": limit}, truth, (benchmark.file,))
     if spec.isdigit():
         count = int(spec)
         if count < 1:
@@ -158,7 +157,7 @@ def run(config: RunConfig, out_dir: str | os.PathLike, *, command: list[str] | N
     space = get_space(config.space)
     selection = select_archs(space, config.archs, config.limit, config.sample_seed, config.data_dir)
     data.resolve(TEXT_FILES[config.text], config.data_dir)  # fail early on missing text, before any model is built
-    checksums = data.data_checksums([TEXT_FILES[settings.text]] + ([BENCHMARK_FILE] if selection.ground_truth else []))
+    checksums = data.data_checksums([TEXT_FILES[settings.text], *selection.data_files])
     store = RunStore(out_dir)
     manifest_config = config.to_manifest(settings, selection.description, len(selection.archs), checksums)
     resumed = store.open(manifest_config, command or [], kind=schema.PROXY_RUN)

@@ -35,11 +35,11 @@ class Task:
 def init_seed(space, seed: int, arch_hash: str) -> int:
     """The seed passed to ``space.build_model`` for an architecture and a run seed.
 
-    ``derive_seed(seed, "init", arch_hash)``; spaces with ``position_seeded = True`` (the NLU
-    spaces) derive every block's weights from the seed and the block's position inside
+    ``derive_seed(seed, "init", arch_hash)``; position-seeded spaces (``space.position_seeded``,
+    the NLU spaces) derive every block's weights from the seed and the block's position inside
     ``build_model``, so they get ``derive_seed(seed, "init")``, the same for every architecture.
     """
-    if getattr(space, "position_seeded", False):
+    if space.position_seeded:
         return derive_seed(seed, "init")
     return derive_seed(seed, "init", arch_hash)
 

@@ -61,7 +61,7 @@ def prefix_unsupported(space, proxy: str, train_mode: bool) -> str | None:
     from proxies import get_proxy
 
     spec = get_proxy(proxy)
-    if not getattr(space, "position_seeded", False):
+    if not space.position_seeded:
         return f"space {space.name} is not position-seeded"
     if train_mode:
         return "train-mode passes draw dropout masks over the whole pass"
@@ -92,12 +92,12 @@ class PrefixProxyScorer:
     ) -> None:
         from bench.scoring.score import init_seed, proxy_input
         from proxies import get_proxy
-        from spaces.nlu.modeling import attention_bias
 
         reason = prefix_unsupported(space, proxy, settings.train_mode)
         if reason:
             raise ValueError(f"prefix reuse cannot score {proxy}: {reason}")
         self.space = space
+        self.genome = space.genome()
         self.settings = settings
         self.spec = get_proxy(proxy)
         self.seed = seed
@@ -112,7 +112,7 @@ class PrefixProxyScorer:
         self.runner = PrefixRunner(
             embed=self._embed,
             block=self._block,
-            mask_biases=(attention_bias(self.batch.get("attention_mask")),),
+            mask_biases=(self.genome.blocks.mask_bias(self.batch.get("attention_mask")),),
             capture=capture,
             replay=self.rule.replay,
             layer_memo=self._layer_memo if self.rule.memo is not None else None,
@@ -120,7 +120,7 @@ class PrefixProxyScorer:
         )
 
     def _embed(self) -> tuple[torch.Tensor, ...]:
-        module = self.space.build_embeddings(self._init_seed).eval()
+        module = self.genome.blocks.embeddings(self._init_seed).eval()
         return (module(self.batch["input_ids"], self.batch.get("token_type_ids")),)
 
     def _block(self, position: int, choice: int) -> nn.Module:
@@ -128,7 +128,7 @@ class PrefixProxyScorer:
         if key in self._blocks:
             self._blocks.move_to_end(key)
             return self._blocks[key]
-        module = self.space.build_block(position, choice, self._init_seed).eval()
+        module = self.genome.blocks.block(position, choice, self._init_seed).eval()
         self._blocks[key] = module
         self._block_bytes += tensor_bytes(list(module.parameters()))
         while self._block_bytes > self._block_budget and len(self._blocks) > 1:
@@ -180,7 +180,7 @@ class PrefixProxyScorer:
 
         pass_seconds = math.nan
         try:
-            prefix_pass = self.runner.run(arch.blocks)
+            prefix_pass = self.runner.run(self.genome.genes(arch))
             pass_seconds = prefix_pass.seconds
             depth = len(prefix_pass.records)
             captured: dict[str, list[torch.Tensor]] = {kind: [] for kind in self.spec.taps}

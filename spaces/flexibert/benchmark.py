@@ -8,24 +8,17 @@ The file (``flexibert/BERT_benchmark.json``, Serianni & Kalita 2023) is a list o
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
+from spaces.benchmark import Benchmark, BenchmarkEntry
 from spaces.errors import SpaceError
-from spaces.flexibert.arch import FlexiBertArch, parse_arch
+from spaces.flexibert.arch import parse_arch
 
 #: The eight GLUE tasks the benchmark reports, and the key of their mean.
 GLUE_TASKS: tuple[str, ...] = ("cola", "mnli", "mrpc", "qnli", "qqp", "rte", "sst", "sts")
 GLUE_MEAN = "glue"
-
-
-@dataclass(frozen=True)
-class BenchmarkEntry:
-    """One trained architecture of the benchmark with its scores (task -> GLUE dev score)."""
-
-    id: int
-    arch: FlexiBertArch
-    scores: dict[str, float]
+#: The benchmark file's path inside the reference data.
+BENCHMARK_FILE = "flexibert/BERT_benchmark.json"
 
 
 def load_benchmark(path: str | Path) -> list[BenchmarkEntry]:
@@ -49,3 +42,14 @@ def load_benchmark(path: str | Path) -> list[BenchmarkEntry]:
             raise SpaceError(f"benchmark entry {ident} in {path} cannot be read: {exc}") from exc
         entries.append(BenchmarkEntry(int(ident), arch, scores))
     return entries
+
+
+#: The declaration of the benchmark (:meth:`spaces.flexibert.FlexiBertSpace.benchmarks`).
+BENCHMARK = Benchmark(
+    name="bert-benchmark",
+    file=BENCHMARK_FILE,
+    load=load_benchmark,
+    tasks=(GLUE_MEAN, *GLUE_TASKS),
+    main_task=GLUE_MEAN,
+    main_label="GLUE mean",
+)

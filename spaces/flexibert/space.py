@@ -21,6 +21,11 @@ Model variants (``--variant``):
     notebook configured it): hidden size 256 and FFN width 1024 whatever the architecture
     says, embedding width 128, the named operations, no output projection after LT layers,
     erf GELU.
+
+Declarations (:mod:`spaces.base`): the benchmark ``bert-benchmark`` (:mod:`spaces.flexibert.benchmark`:
+500 trained architectures, GLUE dev scores of 8 tasks and their mean, ranked by the mean);
+size strata ``depth x hidden size`` (``"4x256"``); no genome (architectures of different depths
+do not share a fixed-length genome).
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ import torch
 
 from spaces import register_space
 from spaces.base import SearchSpace
+from spaces.benchmark import Benchmark
 from spaces.errors import SpaceError
 from spaces.flexibert.arch import DEPTHS, HIDDEN_SIZES, LAYER_CHOICES, FlexiBertArch, LayerSpec, parse_arch
+from spaces.flexibert.benchmark import BENCHMARK
 from spaces.flexibert.modeling import FlexiBertConfig, FlexiBertModel
 
 EMBEDDING_SIZE = 128
@@ -121,6 +128,15 @@ class FlexiBertSpace(SearchSpace):
 
     name = "flexibert"
     variants = ("trained", "flexibert", "published")
+    strata = "depth x hidden size"
+
+    def benchmarks(self) -> dict[str, Benchmark]:
+        """``bert-benchmark``, the Serianni & Kalita benchmark (:data:`spaces.flexibert.benchmark.BENCHMARK`)."""
+        return {BENCHMARK.name: BENCHMARK}
+
+    def stratum(self, arch: FlexiBertArch) -> str:
+        """``"<depth>x<hidden size>"``, e.g. ``"4x256"``."""
+        return f"{arch.depth}x{arch.hidden_size}"
 
     def size(self) -> int:
         return len(HIDDEN_SIZES) * sum(LAYER_CHOICES**depth for depth in DEPTHS)

@@ -17,6 +17,11 @@ Models are position-seeded: :meth:`NluSpace.build_model` draws the embedding blo
 ``(seed, "embeddings")`` and the block at layer ``p`` with index ``c`` from ``(seed, "block", p, c)``
 (:mod:`spaces.nlu.init`), so a block's initial weights never depend on the other layers.
 
+Declarations (:mod:`spaces.base`): the genome (:meth:`NluSpace.genome`) is the ``m`` block
+indices, each one of 12, under the parameter limit in the official accounting, with the
+embedding block and the blocks as standalone parts; no benchmark; no size strata (every
+architecture of a space has the same depth and hidden size).
+
 Enumeration: index ``k`` is written in base 12 with ``m`` digits, the first block the most
 significant digit, so ``arch_at(0)`` is ``[0] * m`` and ``arch_at(1)`` ends in ``1``.
 """
@@ -30,9 +35,10 @@ import torch
 from spaces import register_space
 from spaces.base import SearchSpace
 from spaces.errors import SpaceError
+from spaces.genome import Genome, ParamLimit, PositionSeededBlocks
 from spaces.nlu.arch import NUM_CHOICES, NluArch, parse_arch
 from spaces.nlu.init import bert_init_, block_seed, embeddings_seed, init_position_seeded_
-from spaces.nlu.modeling import NluConfig, NluModel, make_block, make_embeddings
+from spaces.nlu.modeling import NluConfig, NluModel, attention_bias, make_block, make_embeddings, tied_lm_logits
 from spaces.nlu.params import count_parameters, official_param_count
 
 EMBEDDING_SIZE = 128
@@ -53,9 +59,6 @@ class NluSpace(SearchSpace):
     """
 
     variants = ("default",)
-    #: Block weights depend only on (seed, position, block index): callers pass an
-    #: architecture-independent seed to :meth:`build_model` (see ``bench.scoring.runner.init_seed``).
-    position_seeded = True
     #: Candidate blocks per layer (the genome alphabet of the search).
     num_choices = NUM_CHOICES
 
@@ -66,6 +69,21 @@ class NluSpace(SearchSpace):
         self.bottleneck_size = hidden_size // 4
         self.ffn_unit = hidden_size // 4
         self.param_limit = param_limit
+        self._genome = Genome(
+            depth=depth,
+            choices=NUM_CHOICES,
+            genes=_blocks,
+            from_genes=NluArch,
+            limit=ParamLimit(param_limit, self.official_param_count, "official (reference code)", self.check_feasible),
+            blocks=PositionSeededBlocks(self.build_embeddings, self.build_block, attention_bias, tied_lm_logits),
+        )
+
+    def genome(self) -> Genome:
+        """Block indices (one of 12 per layer), the parameter limit in the official accounting, and
+        the standalone embedding block and blocks (block weights depend only on the seed, the
+        position and the block index: callers pass an architecture-independent seed to
+        :meth:`build_model`, see ``bench.scoring.runner.init_seed``)."""
+        return self._genome
 
     def size(self) -> int:
         return NUM_CHOICES**self.depth
@@ -193,6 +211,11 @@ class NluSpace(SearchSpace):
             module = make_block(config, position, choice)
         module.to_empty(device="cpu")
         return bert_init_(module, block_seed(seed, position, choice), config.initializer_range)
+
+
+def _blocks(arch: NluArch) -> tuple[int, ...]:
+    """The genes of ``arch``: its block indices."""
+    return arch.blocks
 
 
 def _ranges(values: list[int]) -> str:
