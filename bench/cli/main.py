@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_ablation(args: argparse.Namespace) -> int:
     from bench.analysis.ablation import ablation_table
     from bench.store.writer import write_atomic
-    from reports.tables import ablation_text
+    from bench.cli.tables import ablation_text
 
     table = ablation_table(args.run_dirs, args.task, args.bootstrap)
     if args.out:
@@ -147,7 +147,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
     from bench.store.runs import RunStore
     from bench.store.writer import write_atomic
     from proxies import list_proxies
-    from reports.tables import table1_frame, table1_text
+    from bench.cli.tables import table1_frame, table1_text
 
     store = RunStore(args.run_dir)
     manifest = store.manifest()
@@ -182,7 +182,7 @@ def cmd_stability(args: argparse.Namespace) -> int:
     from bench.analysis.stability import stability_table
     from bench.store.runs import RunStore
     from bench.store.writer import write_atomic
-    from reports.tables import render
+    from bench.cli.tables import render
 
     store = RunStore(args.run_dir)
     manifest = store.manifest()
@@ -256,7 +256,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from bench.scales import SCALES
     from proxies import list_proxies, load_plugins
-    from reports.tables import render
+    from bench.cli.tables import render
     from spaces import get_space, list_spaces
 
     load_plugins(args.plugin)
@@ -281,7 +281,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     from bench.store.load import load_runs
     from bench.analysis.stats import correlation_table, select_split
     from bench.store.writer import write_atomic
-    from reports.tables import correlation_text, task_matrix_text, top_k_text
+    from bench.cli.tables import correlation_text, task_matrix_text, top_k_text
     from spaces.flexibert import GLUE_MEAN, GLUE_TASKS
 
     runs = load_runs(args.run_dirs)
