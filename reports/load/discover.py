@@ -18,7 +18,6 @@ cannot be read yet (another process is writing them) is skipped with the reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
