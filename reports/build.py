@@ -7,11 +7,13 @@ Sections, in the paper's order:
    then Table 6.
 2. **Seed stability** — per multi-seed run: the stability table and Fig. 4.
 3. **Cost** — per ``proxy_cost.json``: the cost table and the log-scale bar chart.
-4. **Ablations** — stored ablation tables, else one computed from ablation runs.
+4. **Ablations** — stored ablation tables, else the one ``bench report`` stored from the ablation runs.
 5. **NLU search and accuracy** — Tables 2-5, 7, 8; searches, traces, Fig. 5.
 
-Whatever is absent is a :class:`reports.model.Missing` block naming the command that
-produces it. Benchmark runs are ordered by scale (paper, cpu, smoke), then by size.
+Every number is read from stored files (``bench report`` first stores the statistics a
+result directory lacks; see :mod:`bench.cli.report`). Whatever is absent is a
+:class:`reports.model.Missing` block naming the command that produces it. Benchmark runs
+are ordered by scale (paper, cpu, smoke), then by size.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from tqdm import tqdm
 
 from reports.load import ProxyRun, Results
 from reports.model import Block, Missing, Report, Section
-from reports.section_analysis import ablation_from_file, ablation_from_runs, cost_blocks, missing_ablation, missing_cost, missing_stability, stability_blocks
-from reports.section_benchmark import glue_correlations, heatmap_block, scatter_block, table1, table6, tasks_table
+from reports.section_analysis import (ablation_from_file, ablation_from_report, cost_blocks, missing_ablation, missing_ablation_table, missing_cost,
+                                      missing_stability, stability_blocks)
+from reports.section_benchmark import glue_correlations, heatmap_block, missing_correlations, scatter_block, table1, table6, tasks_table
 from reports.section_heldout_seeds import heldout_seeds_blocks
 from reports.section_nlu import nlu_blocks
 
@@ -39,13 +42,27 @@ def _run_order(run: ProxyRun) -> tuple[Any, ...]:
 
 
 def benchmark_runs(results: Results) -> list[ProxyRun]:
-    """Runs that get a Table 1: ground truth, one seed, not under an ``ablation`` folder."""
+    """Runs that get a Table 1: ground truth, one seed, not an ablation run; by scale, then size."""
     runs = [r for r in results.runs if r.truth is not None and not r.is_stability and not r.is_ablation]
     return sorted(runs, key=_run_order)
 
 
+def stability_runs(results: Results) -> list[ProxyRun]:
+    """Runs that get the stability blocks: two or more seeds; by scale, then size."""
+    return sorted((r for r in results.runs if r.is_stability), key=_run_order)
+
+
+def ablation_runs(results: Results) -> list[ProxyRun]:
+    """Ablation runs with ground truth (the columns of an ablation table)."""
+    return [r for r in results.runs if r.is_ablation and r.truth is not None]
+
+
 def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progress: bool = True) -> Report:
-    """Every table and figure the stored results allow, and Missing blocks for the rest."""
+    """Every table and figure the stored results allow, and Missing blocks for the rest.
+
+    ``n_boot`` and ``boot_seed`` are the bootstrap settings of the τ/ρ that ``bench report``
+    stores: a ``correlations.csv`` it stored with other settings is not used.
+    """
     cost = results.costs[0] if results.costs else None
     steps: list[tuple[str, Any]] = []
     ranking: list[Block] = []
@@ -53,9 +70,13 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
 
     def add_run(run: ProxyRun) -> None:
         correlations = glue_correlations(run, n_boot, boot_seed)
-        ranking.append(table1(run, correlations, cost))
-        ranking.append(scatter_block(run, correlations))
-        if len(correlations.frame) >= 2:
+        if correlations is None:
+            ranking.extend(missing_correlations(run, n_boot, boot_seed))
+        else:
+            ranking.append(table1(run, correlations, cost))
+            ranking.append(scatter_block(run, correlations))
+        proxies = len(correlations.frame) if correlations is not None else run.rows["proxy"].nunique()
+        if proxies >= 2:
             ranking.append(heatmap_block(run))
         by_task = tasks_table(run)
         if by_task is not None:
@@ -64,17 +85,20 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
     for run in main_runs:
         steps.append((f"Table 1 {run.name}", lambda run=run: add_run(run)))
     stability: list[Block] = []
-    for run in sorted((r for r in results.runs if r.is_stability), key=_run_order):
+    for run in stability_runs(results):
         steps.append((f"stability {run.name}", lambda run=run: stability.extend(stability_blocks(run))))
     costs: list[Block] = []
     for cost_file in results.costs:
         steps.append((f"cost {cost_file.path.name}", lambda c=cost_file: costs.extend(cost_blocks(c, results.runs))))
     ablations: list[Block] = []
-    ablation_runs = [r for r in results.runs if r.is_ablation and r.truth is not None]
-    for ablation in results.ablations:
+    written = [a for a in results.ablations if not a.by_report]
+    for ablation in written:
         steps.append((f"ablation {ablation.path.name}", lambda a=ablation: ablations.extend(ablation_from_file(a, results.runs))))
-    if not results.ablations and ablation_runs and main_runs:
-        steps.append(("ablation runs", lambda: ablations.extend(ablation_from_runs(main_runs[0], ablation_runs, 0))))
+    from_runs = [a for a in results.ablations if a.by_report]
+    if not written and from_runs:
+        steps.append(("ablation runs", lambda: ablations.extend(ablation_from_report(from_runs[0], results.runs))))
+    elif not written and ablation_runs(results) and main_runs:
+        ablations.append(missing_ablation_table(ablation_runs(results)))
     nlu: list[Block] = []
     steps.append(("NLU tables", lambda: nlu.extend(nlu_blocks(results.searches, results.evaluations))))
     steps.append(("held-out loss over seeds", lambda: nlu.extend(heldout_seeds_blocks(results.heldout_seeds))))
@@ -105,7 +129,7 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
     ]
     inputs = [(r.name, _describe(r)) for r in results.runs]
     inputs += [(str(c.path), "proxy cost measurements") for c in results.costs]
-    inputs += [(str(a.path), "ablation table") for a in results.ablations]
+    inputs += [(str(a.path), "ablation table" + (" (stored by `bench report` from the ablation runs)" if a.by_report else "")) for a in results.ablations]
     inputs += [(s.name, f"search {s.key}") for s in results.searches]
     inputs += [(e.name, f"evaluation of {', '.join(e.models())}") for e in results.evaluations]
     inputs += [(str(h.path), f"held-out distillation loss, {len(h.table)} runs") for h in results.heldout_seeds]

@@ -1,10 +1,14 @@
 """Seed stability (Fig. 4), proxy cost, and ablation blocks, from stored results.
 
-* Stability: ``stability.csv`` (``bench stability``) when it covers the run's current
-  rows, else :func:`bench.analysis.stability.stability_table` on the stored rows.
+* Stability: ``stability.csv`` when it covers the run's current rows, written by
+  ``bench stability`` or stored by ``bench report`` before building the report; else the
+  run's stability blocks are missing.
 * Cost: ``proxy_cost.json`` as written by ``scripts/benchmark_proxies.py``.
-* Ablation: a stored ablation CSV (``bench ablation ... --out``); when only ablation run
-  directories exist, :func:`bench.analysis.ablation.ablation_table` on them and the reference run.
+* Ablation: the stored ablation CSVs written by ``bench ablation ... --out``; without one,
+  the table ``bench report`` computed from the ablation runs and the reference run and
+  stored (it records ``written_by`` and ``n_boot``).
+
+Nothing is computed here from rows beyond what a figure draws.
 """
 
 from __future__ import annotations
@@ -14,11 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.analysis.ablation import ablation_table
-from bench.errors import UserError
-from bench.analysis.stability import stability_table
+from bench.store import schema
 from reports.figures import cost_figure, stability_figure
 from reports.load import AblationFile, CostFile, ProxyRun
+from reports.load.files import written_by_report
 from reports.model import Cell, FigureBlock, Missing, Provenance, Table
 from reports.paper_values import TABLE1
 from reports.provenance import cost_provenance, run_provenance
@@ -30,23 +33,32 @@ COST_COMMAND = "python scripts/benchmark_proxies.py --archs 10 --repeats 3 --out
 ABLATION_COMMAND = "bash scripts/ablations.sh && bench ablation results/table1-trained-cpu results/ablation/* --out results/ablation/table1-ablation.csv"
 
 
-def _stability_frame(run: ProxyRun) -> tuple[pd.DataFrame, str]:
+def stored_stability(run: ProxyRun) -> tuple[pd.DataFrame, str] | None:
+    """The run's stored stability table (indexed by proxy) and where it came from, when it
+    covers the run's current rows (per proxy: archs + excluded archs and seeds); else ``None``."""
     stored = run.stability
-    if stored is not None and {"proxy", "archs", "seeds"} <= set(stored.columns):
-        current = run.rows.groupby("proxy").agg(archs=("arch_hash", "nunique"), seeds=("seed", "nunique"))
-        keyed = stored.set_index("proxy")
-        if set(keyed.index) == set(current.index) and all(
-            int(keyed.loc[p, "archs"]) + int(keyed.loc[p].get("excluded_archs", 0)) == int(current.loc[p, "archs"]) and int(keyed.loc[p, "seeds"]) == int(current.loc[p, "seeds"])
-            for p in current.index
-        ):
-            return keyed, "read from stability.csv (written by `bench stability`)"
-    reason = "absent" if stored is None else "out of date with rows.csv"
-    return stability_table(run.rows).set_index("proxy"), f"computed by the report from rows.csv with bench.analysis.stability because stability.csv is {reason}"
+    if stored is None or not {"proxy", "archs", "seeds"} <= set(stored.columns):
+        return None
+    current = run.rows.groupby("proxy").agg(archs=("arch_hash", "nunique"), seeds=("seed", "nunique"))
+    keyed = stored.set_index("proxy")
+    if set(keyed.index) != set(current.index) or not all(
+        int(keyed.loc[p, "archs"]) + int(keyed.loc[p].get("excluded_archs", 0)) == int(current.loc[p, "archs"]) and int(keyed.loc[p, "seeds"]) == int(current.loc[p, "seeds"])
+        for p in current.index
+    ):
+        return None
+    if written_by_report(stored):
+        return keyed, f"computed by `bench report` from rows.csv with bench.analysis.stability and stored in {schema.STABILITY}"
+    return keyed, f"read from {schema.STABILITY} (written by `bench stability`)"
 
 
-def stability_blocks(run: ProxyRun) -> list[Table | FigureBlock]:
-    """The stability table and Fig. 4 of one multi-seed run."""
-    frame, how = _stability_frame(run)
+def stability_blocks(run: ProxyRun) -> list[Table | FigureBlock] | list[Missing]:
+    """The stability table and Fig. 4 of one multi-seed run (missing blocks without a current stored table)."""
+    found = stored_stability(run)
+    if found is None:
+        why = (f"No {schema.STABILITY} covers the run's current rows (`bench report` computes and stores it before building the report).")
+        return [Missing(f"stability-{slug(run.name)}", f"Seed stability of each proxy ({run.name})", why, [f"bench stability {run.path}"]),
+                Missing(f"fig4-{slug(run.name)}", f"Figure 4 — proxy values over {len(run.seeds)} initialisation seeds ({run.name})", why, [f"bench stability {run.path}"])]
+    frame, how = found
     proxies = ordered_proxies(list(frame.index))
     rows = [
         [Cell(run.label(p), "label"), Cell(str(int(frame.loc[p, "archs"])), "ours"), Cell(str(int(frame.loc[p, "seeds"])), "ours"),
@@ -174,16 +186,23 @@ def ablation_from_file(ablation: AblationFile, runs: list[ProxyRun]) -> list[Tab
     return tables
 
 
-def ablation_from_runs(reference: ProxyRun, ablation_runs: list[ProxyRun], n_boot: int) -> list[Table] | list[Missing]:
-    """An ablation table computed from stored runs (no stored ablation CSV)."""
-    dirs = [reference.path, *(r.path for r in ablation_runs)]
-    try:
-        frame = ablation_table(dirs, GLUE, n_boot)
-    except UserError as exc:
-        return [Missing("ablation", "Ablation of Table 1 settings", f"The ablation runs cannot be compared: {exc}.", [ABLATION_COMMAND])]
-    provenance = [run_provenance(r) for r in [reference, *ablation_runs]]
-    how = f"computed by the report from the runs' rows with bench.analysis.ablation (reference {reference.name}, {n_boot} bootstrap resamples)"
-    return _as_list(_ablation_table(frame, how, provenance, "runs"))
+def ablation_from_report(ablation: AblationFile, runs: list[ProxyRun]) -> list[Table]:
+    """The ablation table ``bench report`` computed from the ablation runs and stored (its
+    first run is the reference)."""
+    frame = ablation.table
+    known = {str(r.path.resolve()): r for r in runs}
+    listed = [known.get(str(Path(p).resolve())) for p in dict.fromkeys(frame["run"])]
+    reference = listed[0].name if listed and listed[0] is not None else str(frame["run"].iloc[0])
+    how = (f"computed by `bench report` from the runs' rows with bench.analysis.ablation (reference {reference}, "
+           f"{ablation.n_boot if ablation.n_boot is not None else 0} bootstrap resamples) and stored in {ablation.path}")
+    return _as_list(_ablation_table(frame, how, [run_provenance(r) for r in listed if r is not None], "runs"))
+
+
+def missing_ablation_table(ablation_runs: list[ProxyRun]) -> Missing:
+    """Ablation runs are stored but no ablation table made from them."""
+    why = (f"{len(ablation_runs)} ablation run(s) are stored but no ablation table: `bench report` computes and stores one before "
+           "building the report when a benchmark run to compare them with is stored and the runs share architectures (its log says why not).")
+    return Missing("ablation", "Ablation of Table 1 settings", why, [ABLATION_COMMAND])
 
 
 def _as_list(tables: Table | list[Table]) -> list[Table]:

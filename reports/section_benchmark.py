@@ -1,15 +1,16 @@
 """FlexiBERT benchmark blocks: Table 1, Fig. 2, the proxy heat-map, τ by task, Table 6.
 
-Our Kendall τ / Spearman ρ against the GLUE mean come from, in this order:
+Our Kendall τ / Spearman ρ against the GLUE mean are read from, in this order:
 
 1. ``table1.csv`` (``bench table1``) when it covers the run's current rows;
-2. ``correlations.csv`` (``bench correlate``) for task ``glue``, likewise;
-3. otherwise they are computed here from ``rows.csv`` and ``ground_truth.csv`` with
-   :func:`bench.analysis.stats.correlation_table` (signed τ-b and ρ, percentile-bootstrap 95% CIs).
+2. ``correlations.csv`` for task ``glue``, likewise: one written by ``bench correlate``, or
+   one ``bench report`` computed and stored before building the report (it records its
+   bootstrap resamples and seed, and is used only when they are the report's).
 
 "Covers the current rows" means the stored ``n`` and ``n_excluded`` of every proxy equal
 what the stored rows give now; a run still being written makes older statistics files
-stale, and the report then recomputes (and says so). Proxy values are never recomputed.
+stale. Without a covering table, Table 1 and Fig. 2 of the run are missing blocks naming
+the command that stores one. Nothing is computed here, and proxy values never are.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench.analysis.stats import correlation_table
 from reports.figures import heatmap_figure, scatter_figure
+from bench.store import schema
 from reports.load import CostFile, ProxyRun
+from reports.load.files import bootstrap_settings, written_by_report
 from reports.model import Cell, FigureBlock, Missing, Table
 from reports.paper_values import TABLE1, TABLE1_ORDER, TABLE6, TABLE6_SIZE
 from reports.provenance import cost_provenance, run_provenance
@@ -77,28 +79,48 @@ def _covers(stored: pd.DataFrame | None, expected: dict[str, tuple[int, int]]) -
     return all((int(stored.loc[p, "n"]), int(stored.loc[p, "n_excluded"])) == counts for p, counts in expected.items())
 
 
-def glue_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> GlueCorrelations:
-    """τ/ρ against the GLUE mean for the run's first seed (stored when current, else computed)."""
+def glue_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> GlueCorrelations | None:
+    """τ/ρ against the GLUE mean for the run's first seed from the stored table that covers
+    its current rows; ``None`` when none does.
+
+    A ``correlations.csv`` that ``bench report`` stored counts only when it was made with
+    ``n_boot`` resamples and bootstrap seed ``boot_seed`` (the report's settings).
+    """
     seed = run.seeds[0]
     expected = _expected_counts(run, seed)
     if _covers(run.table1, expected):
-        return GlueCorrelations(run.table1.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], "read from table1.csv (written by `bench table1`)")
+        return GlueCorrelations(run.table1.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from {schema.TABLE1} (written by `bench table1`)")
     stored = run.correlations
-    if stored is not None and "task" in stored.columns:
-        glue = stored[stored["task"] == GLUE]
-        if "split" in glue.columns:
-            glue = glue[glue["split"].astype(str) == "all"]
-        if "seed" in glue.columns:
-            glue = glue[glue["seed"].astype(int) == seed]
-        if _covers(glue, expected):
-            resamples = int(glue["n_boot"].iloc[0]) if "n_boot" in glue.columns else None
-            extra = f", {resamples} bootstrap resamples" if resamples is not None else ""
-            return GlueCorrelations(glue.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from correlations.csv (written by `bench correlate`{extra})")
-    reason = "absent" if run.table1 is None and run.correlations is None else "out of date with rows.csv"
-    table = correlation_table(run.rows, run.truth, seed, [GLUE], n_boot, boot_seed)
-    how = (f"computed by the report from rows.csv and ground_truth.csv with bench.analysis.stats "
-           f"({n_boot} bootstrap resamples, bootstrap seed {boot_seed}) because table1.csv/correlations.csv are {reason}")
-    return GlueCorrelations(table.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], how)
+    if stored is None or "task" not in stored.columns:
+        return None
+    glue = stored[stored["task"] == GLUE]
+    if "split" in glue.columns:
+        glue = glue[glue["split"].astype(str) == "all"]
+    if "seed" in glue.columns:
+        glue = glue[glue["seed"].astype(int) == seed]
+    if not _covers(glue, expected):
+        return None
+    name = schema.correlations_file("all")
+    resamples, resample_seed = bootstrap_settings(glue)
+    if written_by_report(glue):
+        if (resamples, resample_seed) != (n_boot, boot_seed):
+            return None
+        how = (f"computed by `bench report` from rows.csv and ground_truth.csv with bench.analysis.stats "
+               f"({resamples} bootstrap resamples, bootstrap seed {resample_seed}) and stored in {name}")
+        return GlueCorrelations(glue.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], how)
+    extra = f", {resamples} bootstrap resamples" if resamples is not None else ""
+    return GlueCorrelations(glue.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from {name} (written by `bench correlate`{extra})")
+
+
+def missing_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> list[Missing]:
+    """Table 1 and Fig. 2 of a run whose τ/ρ are not stored for its current rows."""
+    why = ("τ/ρ against the GLUE mean are not stored for the run's current rows (`bench report` computes and stores them "
+           f"in {schema.correlations_file('all')} before building the report).")
+    command = [f"bench correlate {run.path} --bootstrap {n_boot} --bootstrap-seed {boot_seed}"]
+    return [
+        Missing(f"table1-{slug(run.name)}", f"Table 1 — zero-shot proxies on the FlexiBERT benchmark ({run.name})", why, command),
+        Missing(f"fig2-{slug(run.name)}", f"Figure 2 — proxy value against GLUE score ({run.name})", why, command),
+    ]
 
 
 def _seconds(value: float) -> str:

@@ -101,6 +101,17 @@ def test_reports_import_no_torch_space_or_proxy():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_every_reports_module_imports_no_analysis_torch_space_or_proxy():
+    """reports/ reads stored numbers only: importing any of its modules loads no bench.analysis module."""
+    code = ("import importlib, pkgutil, sys, reports; "
+            "names = [m.name for m in pkgutil.walk_packages(reports.__path__, 'reports.')]; "
+            "[importlib.import_module(n) for n in names]; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'spaces', 'proxies', 'transformers') or m.startswith('bench.analysis')); "
+            "print(len(names), bad); sys.exit(1 if bad or len(names) < 15 else 0)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_html_is_valid_and_has_every_result(report_dir):
     html = report_dir / "report.html"
     checker = _parse(html)
@@ -190,23 +201,88 @@ def test_report_is_deterministic(results, report_dir, tmp_path):
     assert (tmp_path / "report.html").read_bytes() == (report_dir / "report.html").read_bytes()
 
 
+def test_report_stores_the_analyses_it_reads(results, report_dir):
+    """`bench report` stored the τ/ρ, stability and ablation tables the results lacked, saying how."""
+    correlations = pd.read_csv(results / "smoke" / "correlations.csv")
+    assert set(correlations["written_by"]) == {"bench report"} and set(correlations["n_boot"]) == {50} and set(correlations["bootstrap_seed"]) == {0}
+    assert set(correlations["task"]) == {"glue"} and set(correlations["split"]) == {"all"}
+    stability = pd.read_csv(results / "seeds" / "stability.csv")
+    assert set(stability["written_by"]) == {"bench report"} and {"rank_cv", "kendall_w"} <= set(stability.columns)
+    ablation = pd.read_csv(results / "ablation" / "report-ablation.csv")
+    assert set(ablation["written_by"]) == {"bench report"} and set(ablation["n_boot"]) == {0}
+    assert list(dict.fromkeys(ablation["setting"])) == ["reference", "mode=train"]
+    text = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert "computed by `bench report` from rows.csv and ground_truth.csv with bench.analysis.stats (50 bootstrap resamples, bootstrap seed 0) and stored in correlations.csv" in text
+    assert "computed by `bench report` from rows.csv with bench.analysis.stability and stored in stability.csv" in text
+    assert "computed by `bench report` from the runs&#39; rows with bench.analysis.ablation (reference smoke, 0 bootstrap resamples)" in text
+
+
 def test_stored_statistics_are_used_only_when_current(results, tmp_path):
-    from reports.load import load_run
+    from bench.analysis.stats import correlation_table
+    from bench.cli.report import store_missing_analyses
+    from reports.build import build_report
+    from reports.load import discover, load_run
     from reports.section_benchmark import glue_correlations
 
     run_dir = tmp_path / "smoke"
     shutil.copytree(results / "smoke", run_dir)
-    assert "computed by the report" in glue_correlations(load_run(run_dir, "smoke"), 20, 0).how
+    (run_dir / "correlations.csv").unlink(missing_ok=True)  # stored by the report fixture's `bench report`
+    assert glue_correlations(load_run(run_dir, "smoke"), 20, 0) is None
+    found = discover([run_dir])
+    report = build_report(found, n_boot=20, progress=False)
+    assert {"table1-smoke", "fig2-smoke"} <= {b.key for b in report.missing()}  # reports compute nothing
+    for figure in report.figures():
+        figure.figure.clear()
+
+    assert store_missing_analyses(found, 20, 0) == [run_dir / "correlations.csv"]
+    stored = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
+    assert stored.how.startswith("computed by `bench report`") and "20 bootstrap resamples, bootstrap seed 0" in stored.how
+    run = load_run(run_dir, "smoke")
+    direct = correlation_table(run.rows, run.truth, 0, ["glue"], 20, 0).set_index("proxy")
+    pd.testing.assert_series_equal(stored.frame["kendall_lo"], direct["kendall_lo"], check_exact=False, rtol=1e-12)
+    assert glue_correlations(run, 30, 0) is None and glue_correlations(run, 20, 1) is None  # other bootstrap settings: not the report's
+    assert store_missing_analyses(discover([run_dir]), 20, 0) == []  # current: nothing recomputed
+
     assert main(["correlate", str(run_dir), "--bootstrap", "20"]) == 0
     fresh = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
-    assert fresh.how.startswith("read from correlations.csv")
-    stored = pd.read_csv(run_dir / "correlations.csv")
-    assert fresh.frame.loc["w-pca", "kendall_tau"] == pytest.approx(stored.set_index("proxy").loc["w-pca", "kendall_tau"])
-    stored.loc[stored["proxy"] == "w-pca", "n"] -= 1  # as if rows were appended after `bench correlate`
-    stored.to_csv(run_dir / "correlations.csv", index=False)
-    stale = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
-    assert "out of date" in stale.how
-    assert stale.frame.loc["w-pca", "kendall_tau"] == pytest.approx(fresh.frame.loc["w-pca", "kendall_tau"])
+    assert fresh.how.startswith("read from correlations.csv (written by `bench correlate`")
+    written = pd.read_csv(run_dir / "correlations.csv")
+    assert fresh.frame.loc["w-pca", "kendall_tau"] == pytest.approx(written.set_index("proxy").loc["w-pca", "kendall_tau"])
+    assert glue_correlations(load_run(run_dir, "smoke"), 30, 0) is not None  # a command's own table is used as it is
+    written.loc[written["proxy"] == "w-pca", "n"] -= 1  # as if rows were appended after `bench correlate`
+    written.to_csv(run_dir / "correlations.csv", index=False)
+    assert glue_correlations(load_run(run_dir, "smoke"), 20, 0) is None
+    assert store_missing_analyses(discover([run_dir]), 20, 0) == [run_dir / "correlations.csv"]
+    restored = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
+    assert restored.how.startswith("computed by `bench report`")
+    assert restored.frame.loc["w-pca", "kendall_tau"] == pytest.approx(fresh.frame.loc["w-pca", "kendall_tau"])
+
+
+def test_stale_stability_table_is_replaced_by_the_report(results, tmp_path):
+    from bench.analysis.stability import stability_table
+    from bench.cli.report import store_missing_analyses
+    from reports.load import discover, load_run
+    from reports.section_analysis import stability_blocks, stored_stability
+
+    run_dir = tmp_path / "seeds"
+    shutil.copytree(results / "seeds", run_dir)
+    assert main(["stability", str(run_dir)]) == 0
+    frame, how = stored_stability(load_run(run_dir, "seeds"))
+    assert how == "read from stability.csv (written by `bench stability`)"
+    table = pd.read_csv(run_dir / "stability.csv")
+    table.loc[0, "seeds"] += 1
+    table.to_csv(run_dir / "stability.csv", index=False)
+    run = load_run(run_dir, "seeds")
+    assert stored_stability(run) is None
+    from reports.model import Missing
+
+    blocks = stability_blocks(run)
+    assert [b.key for b in blocks] == ["stability-seeds", "fig4-seeds"] and all(isinstance(b, Missing) for b in blocks)
+    assert store_missing_analyses(discover([run_dir]), 0, 0) == [run_dir / "stability.csv"]
+    frame, how = stored_stability(load_run(run_dir, "seeds"))
+    assert how.startswith("computed by `bench report`")
+    expected = stability_table(run.rows).set_index("proxy")
+    assert frame["kendall_w"].to_dict() == pytest.approx(expected["kendall_w"].to_dict())
 
 
 def test_stored_ablation_table_is_rendered(results, tmp_path):
@@ -216,8 +292,9 @@ def test_stored_ablation_table_is_rendered(results, tmp_path):
     csv = tmp_path / "table1-ablation.csv"
     assert main(["ablation", str(results / "smoke"), str(results / "ablation" / "mode-train"), "--out", str(csv)]) == 0
     found = discover([results, csv])
-    assert len(found.ablations) == 1
+    assert len([a for a in found.ablations if not a.by_report]) == 1
     report = build_report(found, n_boot=0, progress=False)
+    assert "ablation-runs" not in {t.key for t in report.tables()}  # a table of `bench ablation` replaces the report's own
     table = next(t for t in report.tables() if t.key.startswith("ablation-") and "table1-ablation" in t.key)
     assert any("mode=train" in h for h in table.header) and table.header[-1] == "paper (Table 1)"
     stored = pd.read_csv(csv).set_index(["proxy", "setting"])
@@ -249,7 +326,7 @@ def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
     search = tmp_path / "search" / "nlu-small-w-pca"
     search.mkdir(parents=True)
     arch = [0, 6, 7, 11, 5, 8, 9, 10, 11, 6, 7, 8]
-    (search / "manifest.json").write_text(json.dumps({"command": ["bench", "search", "--space", "nlu-small", "--proxy", "w-pca"], "config": {"space": "nlu-small"}, "device": "cpu: test"}))
+    (search / "manifest.json").write_text(json.dumps({"kind": "search", "command": ["bench", "search", "--space", "nlu-small", "--proxy", "w-pca"], "config": {"space": "nlu-small"}, "device": "cpu: test"}))
     (search / "best_arch.json").write_text(json.dumps(arch) + "\n")
     (search / "rows.csv").write_text("space,arch_id,arch_hash,arch,proxy,proxy_version,seed,value,seconds,pass_seconds,status,error\n")  # the evaluation cache
     (search / "summary.json").write_text(json.dumps({
@@ -263,7 +340,7 @@ def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
                   "generation_mean": [0.5, 0.8, 1.0, 1.1, 1.2], "seconds": [1080.0] * 5}).to_csv(search / "trace.csv", index=False)
     evaluation = tmp_path / "eval-cpu"
     evaluation.mkdir()
-    (evaluation / "manifest.json").write_text(json.dumps({"command": ["bench", "evaluate"], "config": {"scale": "cpu"}}))
+    (evaluation / "manifest.json").write_text(json.dumps({"kind": "evaluation", "command": ["bench", "evaluate"], "config": {"scale": "cpu"}}))
     scores = {("qnli", "dev"): 80.0, ("mrpc", "dev"): 81.0, ("sst-2", "dev"): 82.0, ("cola", "dev"): 20.0, ("sts-b", "dev"): 70.0,
               ("mnli", "dev-m"): 70.0, ("mnli", "dev-mm"): 69.0, ("rte", "dev"): 60.0, ("qqp", "dev"): 75.0}
     common = {"seed": 0, "steps": 10, "n": 100, "status": "ok", "note": "", "space": "nlu-small", "arch": json.dumps(arch), "teacher": "t", "train_dir": "x"}
@@ -309,6 +386,30 @@ def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
     assert {"searches", "search-traces", "fig5"} <= keys and "table1" in keys  # no benchmark run: Table 1 missing
     for figure in report.figures():
         figure.figure.clear()
+
+
+def test_discovery_dispatches_on_the_manifest_kind(results, tmp_path):
+    """What a directory holds is its manifest's kind, not its name or files; no kind: skipped, naming the migration."""
+    from reports.load import MIGRATE_COMMAND, discover
+
+    run = tmp_path / "search" / "nlu-small-w-pca"  # named and laid out like a search, but a proxy run
+    shutil.copytree(results / "smoke", run)
+    (run / "best_arch.json").write_text("[0]")
+    (run / "trace.csv").write_text("generation,best_fitness\n0,1.0\n")
+    old = tmp_path / "old-run"
+    shutil.copytree(results / "smoke", old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["kind"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    training = tmp_path / "train" / "student"
+    training.mkdir(parents=True)
+    (training / "manifest.json").write_text(json.dumps({"kind": "training", "config": {}}))
+    (training / "metrics.csv").write_text("model,task,metric,value\nx,sst-2,score,1.0\n")  # ignored: a training is not an evaluation
+    found = discover([tmp_path])
+    assert [r.name for r in found.runs] == ["search/nlu-small-w-pca"] and not found.searches and not found.evaluations
+    skipped = dict(found.skipped)
+    assert MIGRATE_COMMAND in skipped["old-run"] and "records no kind" in skipped["old-run"]
+    assert "training" in skipped["train/student"]
 
 
 def test_nlu_architecture_drawing_matches_the_space():

@@ -46,7 +46,7 @@ def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, 
 def cmd_compare(args: argparse.Namespace) -> int:
     from bench.store.load import load_runs
     from bench.analysis.stats import paired_difference
-    from reports.tables import render, with_ci
+    from bench.cli.tables import render, with_ci
 
     runs = load_runs(args.run_dirs)
     seed = runs.seeds[0]
@@ -65,7 +65,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     from bench.seeding import derive_rng
     from bench.analysis.stats import stratified_correlation
     from bench.store.writer import write_atomic
-    from reports.tables import render, with_ci
+    from bench.cli.tables import render, with_ci
     from spaces import get_space
 
     runs = load_runs(args.run_dirs)

@@ -60,7 +60,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     from bench.store.load import load_runs
     from bench.analysis.stats import correlation_table, select_split
     from bench.store.writer import write_atomic
-    from reports.tables import correlation_text, task_matrix_text, top_k_text
+    from bench.cli.tables import correlation_text, task_matrix_text, top_k_text
     from bench.scoring.benchmarks import run_benchmark
 
     runs = load_runs(args.run_dirs)
@@ -104,7 +104,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
     from bench.store.runs import RunStore
     from bench.store.writer import write_atomic
     from proxies import list_proxies
-    from reports.tables import table1_frame, table1_text
+    from bench.cli.tables import table1_frame, table1_text
 
     store = RunStore(args.run_dir)
     manifest = store.manifest()
@@ -139,7 +139,7 @@ def cmd_stability(args: argparse.Namespace) -> int:
     from bench.analysis.stability import stability_table
     from bench.store.runs import RunStore
     from bench.store.writer import write_atomic
-    from reports.tables import render
+    from bench.cli.tables import render
 
     store = RunStore(args.run_dir)
     manifest = store.manifest()
@@ -172,7 +172,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_ablation(args: argparse.Namespace) -> int:
     from bench.analysis.ablation import ablation_table
     from bench.store.writer import write_atomic
-    from reports.tables import ablation_text
+    from bench.cli.tables import ablation_text
 
     table = ablation_table(args.run_dirs, args.task, args.bootstrap)
     if args.out:

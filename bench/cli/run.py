@@ -73,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from bench.scales import SCALES
     from proxies import list_proxies, load_plugins
-    from reports.tables import render
+    from bench.cli.tables import render
     from spaces import get_space, list_spaces
 
     load_plugins(args.plugin)

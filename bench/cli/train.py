@@ -134,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from bench.train.evaluate import evaluate, summary_table
     from bench.train.tasks import parse_tasks
-    from reports.tables import render
+    from bench.cli.tables import render
 
     tasks = parse_tasks(args.tasks)
     dirs = [Path(d) for d in args.train_dirs]
