@@ -318,7 +318,7 @@ def test_torn_rows_line_is_ignored_and_not_repaired(results, tmp_path):
 
 
 def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
-    """Directories in the layout of bench/search_store.py and bench/train/evaluate.py (see
+    """Directories in the layout of bench/store/search.py and bench/train/evaluate.py (see
     docs/reports.md) turn missing rows into ours rows."""
     from reports.build import build_report
     from reports.load import discover

@@ -11,11 +11,12 @@ Modules, in the order data flows through them:
 ``distill``    the KD loss of Appendix C (attention, hidden, embedding, prediction terms)
 ``teacher``    loading the teacher and fine-tuning it per task (cached)
 ``loop``       one resumable stage: AdamW, warm-up + linear decay, checkpoints, progress
-``checkpoint`` crash-safe checkpoints and final weights
+``optim``      the AdamW every training builds (shared with :mod:`bench.oneshot`)
+``device``     the ``--device`` resolver (shared with :mod:`bench.oneshot`)
+``checkpoint`` crash-safe checkpoints (loaded with ``weights_only=True``) and final weights
 ``stages``     general distillation and task distillation of a student
 ``latency``    batch-1 latency (median of repeats)
-``evaluate``   tidy evaluation rows for the report
-``results``    append-only CSV files
+``evaluate``   tidy evaluation rows for the report (``metrics.csv``, written by :mod:`bench.store.writer`)
 
 ``bench train`` and ``bench evaluate`` (:mod:`bench.cli.train`) drive them; ``docs/training.md``
 documents every choice.
