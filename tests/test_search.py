@@ -279,7 +279,7 @@ def test_a_proxy_without_a_per_layer_rule_names_those_with_one():
     reason = prefix_unsupported(space, "params", train_mode=False)
     assert reason == "proxy params has no per-layer rule (only " + ", ".join(prefix_proxies()) + ")"
     assert "train-mode" in prefix_unsupported(space, "v-pca", train_mode=True)
-    assert prefix_unsupported(SimpleNamespace(name="flat"), "v-pca", train_mode=False) == "space flat is not position-seeded"
+    assert prefix_unsupported(SimpleNamespace(name="flat", position_seeded=False), "v-pca", train_mode=False) == "space flat is not position-seeded"
 
 
 def test_search_with_and_without_prefix_reuse_is_the_same(tmp_path):

@@ -33,7 +33,7 @@ class Supernet(nn.Module):
 
     def __init__(self, space, seed: int) -> None:
         super().__init__()
-        from bench.scoring.runner import init_seed
+        from bench.scoring.score import init_seed
 
         genome = space.genome()
         parts = genome.blocks
