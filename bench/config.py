@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from bench.errors import UserError
 
@@ -158,10 +158,6 @@ class RunConfig:
             plugins=tuple(config.get("plugins", [])),
             **execution,
         )
-
-    def with_proxies(self, proxies: Sequence[str], options: Mapping[str, Mapping[str, Any]]) -> "RunConfig":
-        """The same config for other proxies."""
-        return replace(self, proxies=tuple(proxies), options={k: dict(v) for k, v in options.items()})
 
     def check(self) -> None:
         """Raises UserError for a setting out of range (before anything is built or written)."""

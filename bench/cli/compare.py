@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.store import schema
 from bench.errors import UserError
 
 SIZE_DESCRIPTORS: tuple[str, ...] = ("params", "params-nonemb", "flops", "layers", "hidden-size", "layers-x-hidden")
@@ -77,7 +78,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
         result = stratified_correlation(values[proxy].to_numpy(float), truth, strata, args.bootstrap, derive_rng(args.bootstrap_seed, "stratified", proxy))
         records.append({"proxy": proxy, "task": args.task, "split": args.split, **result})
     table = pd.DataFrame.from_records(records)
-    write_atomic(runs.dirs[0] / f"stratified-{args.split}.csv", table.to_csv(index=False))
+    write_atomic(runs.dirs[0] / schema.stratified_file(args.split), table.to_csv(index=False))
     groups = pd.Series(strata).value_counts().sort_index()
     print(f"within strata of {get_space(runs.configs[0]['space']).strata} ({', '.join(f'{k}: {v}' for k, v in groups.items())}), size-weighted mean, {args.task}, {args.split} split:")
     print(render(("proxy", "stratified Kendall tau [95% CI]", "stratified Spearman rho [95% CI]"),
@@ -87,7 +88,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
 
 def cmd_combine(args: argparse.Namespace) -> int:
     from bench.analysis.combine import COMBINATIONS, Combination, derived_rows, parse
-    from bench.store.load import DERIVED, load_runs
+    from bench.store.load import load_runs
     from bench.store.writer import write_atomic
 
     runs = load_runs(args.run_dirs, include_derived=False)
@@ -107,18 +108,18 @@ def cmd_combine(args: argparse.Namespace) -> int:
         frames.append(derived_rows(combo, runs.rows, runs.seeds[0], runs.configs[0]["space"]))
         info.append({"proxy": combo.name, "label": combo.label, "version": combo.version, "gradient_free": None, "higher_is_better": combo.higher_is_better, "description": combo.expression})
     target = runs.dirs[0]
-    existing = pd.read_csv(target / DERIVED, dtype={"arch_hash": str, "proxy_version": str}) if (target / DERIVED).is_file() else None
+    existing = pd.read_csv(target / schema.DERIVED, dtype={"arch_hash": str, "proxy_version": str}) if (target / schema.DERIVED).is_file() else None
     new = pd.concat(frames, ignore_index=True)
     if existing is not None:
         existing = existing[~existing["proxy"].isin(new["proxy"])]
         new = pd.concat([existing, new], ignore_index=True)
-    write_atomic(target / DERIVED, new.to_csv(index=False))
-    old_info = pd.read_csv(target / "derived_info.csv").to_dict("records") if (target / "derived_info.csv").is_file() else []
+    write_atomic(target / schema.DERIVED, new.to_csv(index=False))
+    old_info = pd.read_csv(target / schema.DERIVED_INFO).to_dict("records") if (target / schema.DERIVED_INFO).is_file() else []
     merged = {item["proxy"]: item for item in old_info} | {item["proxy"]: item for item in info}
-    write_atomic(target / "derived_info.csv", pd.DataFrame(list(merged.values())).to_csv(index=False))
+    write_atomic(target / schema.DERIVED_INFO, pd.DataFrame(list(merged.values())).to_csv(index=False))
     for combo in combos:
         print(f"{combo.name} = {combo.expression}")
-    print(f"wrote {len(new)} rows to {target / DERIVED}; analyse them with `bench correlate {' '.join(map(str, runs.dirs))}`")
+    print(f"wrote {len(new)} rows to {target / schema.DERIVED}; analyse them with `bench correlate {' '.join(map(str, runs.dirs))}`")
     return 0
 
 
@@ -196,8 +197,8 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "candidates.csv", candidates.to_csv(index=False))
-    write_atomic(out / "result.json", json.dumps(result, indent=2, default=float) + "\n")
+    write_atomic(out / schema.COMBO_CANDIDATES, candidates.to_csv(index=False))
+    write_atomic(out / schema.COMBO_RESULT, json.dumps(result, indent=2, default=float) + "\n")
     print(f"{len(candidates)} combinations scored on the tune half ({len(tune_truth)} entries) by {args.objective}; best: {best}")
     print(f"held-out test half ({held_out.n} entries): Spearman rho {held_out.spearman_rho:+.3f} [{held_out.spearman_lo:+.3f}, {held_out.spearman_hi:+.3f}], Kendall tau {held_out.kendall_tau:+.3f} [{held_out.kendall_lo:+.3f}, {held_out.kendall_hi:+.3f}]")
     d = paired["spearman_rho"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.store import schema
 from bench.cli.argtypes import csv_list, positive_int
 from bench.errors import UserError
 
@@ -80,7 +81,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     table.insert(0, "seed", seed)
     table.insert(1, "split", args.split)
     table["n_boot"] = args.bootstrap
-    name = "correlations.csv" if args.split == "all" else f"correlations-{args.split}.csv"
+    name = schema.correlations_file(args.split)
     write_atomic(runs.dirs[0] / name, table.to_csv(index=False))
     labels = runs.labels()
     config = runs.configs[0]
@@ -122,7 +123,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
         costs = json.loads(cost_path.read_text())
     specs = {s.name: s for s in list_proxies()}
     frame = table1_frame(correlations, {n: s.label for n, s in specs.items()}, {n: s.gradient_free for n, s in specs.items()}, costs)
-    write_atomic(Path(args.run_dir) / "table1.csv", frame.to_csv(index=False))
+    write_atomic(Path(args.run_dir) / schema.TABLE1, frame.to_csv(index=False))
     config = manifest["config"]
     print(f"Table 1 from {args.run_dir}: {config['space']} ({config['variant']}), {int(frame['n'].max())} of {truth['bench_id'].nunique()} benchmark architectures scored, "
           f"batch {config['batch_size']}x{config['seq_len']}, {config['mode']} mode, loss {config.get('loss', 'token-ce')}, seed {seed}")
@@ -149,7 +150,7 @@ def cmd_stability(args: argparse.Namespace) -> int:
     if rows.empty:
         raise UserError(f"{args.run_dir} holds no result rows yet")
     table = stability_table(rows)
-    write_atomic(Path(args.run_dir) / "stability.csv", table.to_csv(index=False))
+    write_atomic(Path(args.run_dir) / schema.STABILITY, table.to_csv(index=False))
     print(render(
         ("proxy", "archs", "seeds", "rank CV", "Kendall W", "mean pairwise tau", "value CV"),
         [(r.proxy, str(r.archs), str(r.seeds), f"{r.rank_cv:.3f}", f"{r.kendall_w:.3f}", f"{r.mean_pairwise_tau:.3f}", f"{r.value_cv:.4f}") for r in table.itertuples()],

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 #: Ground-truth task of Table 1 and of the ablation table (the GLUE mean).
 GLUE = "glue"
 #: File name of the ablation table ``bench report`` stores beside the ablation runs.
-REPORT_ABLATION = "report-ablation.csv"
 
 EXAMPLES = """\
 examples:
@@ -111,7 +110,7 @@ def ablation_folder(run: ProxyRun) -> Path:
 
 def store_ablation(reference: ProxyRun, runs: list[ProxyRun], n_boot: int = 0) -> Path | None:
     """Compute and store the ablation table of ``runs`` against ``reference`` (as ``bench ablation
-    REFERENCE RUN... --bootstrap N --out FILE`` would) in :data:`REPORT_ABLATION` beside the
+    REFERENCE RUN... --bootstrap N --out FILE`` would) in :data:`schema.REPORT_ABLATION` beside the
     ablation runs, recording ``n_boot`` and ``written_by``; ``None`` when the runs cannot be compared."""
     from bench.analysis.ablation import ablation_table
 
@@ -120,7 +119,7 @@ def store_ablation(reference: ProxyRun, runs: list[ProxyRun], n_boot: int = 0) -
     except UserError as exc:
         log.warning("no ablation table from the ablation runs: %s", exc)
         return None
-    path = ablation_folder(runs[0]) / REPORT_ABLATION
+    path = ablation_folder(runs[0]) / schema.REPORT_ABLATION
     write_atomic(path, _provenance_columns(table.drop(columns=["config"]), n_boot).to_csv(index=False))
     return path
 

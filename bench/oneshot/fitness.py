@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from bench.errors import UserError
 from bench.oneshot.mlm import mask_tokens, mlm_windows, model_inputs
 from bench.oneshot.supernet import Supernet, spos_space
-from bench.oneshot.training import CHECKPOINT, COST, FITNESS_NAME, get_spos_scale
+from bench.oneshot.training import FITNESS_NAME, get_spos_scale
 from bench.seeding import derive_rng
 from bench.store import schema
 from bench.store.runs import RunStore
@@ -68,18 +68,18 @@ class SposFitness:
         self.dir = Path(supernet_dir)
         manifest = RunStore(self.dir).manifest()
         config = manifest["config"]
-        if schema.kind_of(manifest) not in (schema.SUPERNET, None) or config.get("kind") != schema.SUPERNET:
+        if config.get("kind") != schema.SUPERNET:
             raise UserError(f"{self.dir} is not a supernet directory (made by `bench spos train`)")
-        cost_path = self.dir / COST
+        cost_path = self.dir / schema.COST
         self.training_cost = json.loads(cost_path.read_text()) if cost_path.is_file() else None
-        if not (self.dir / CHECKPOINT).is_file() or not (self.training_cost or {}).get("complete"):
+        if not (self.dir / schema.CHECKPOINT).is_file() or not (self.training_cost or {}).get("complete"):
             raise UserError(f"the supernet in {self.dir} has not finished training; rerun `bench spos train` with its options to continue")
         scale = get_spos_scale(config["scale"])
         self.space = spos_space(config["space"])
         self.genome = self.space.genome()
         self.seed = seed
         self.device = resolve_device(device)
-        self.version = file_digest(self.dir / CHECKPOINT)
+        self.version = file_digest(self.dir / schema.CHECKPOINT)
         self.supernet_config = config
         state = ckpt.load_checkpoint(self.dir)
         self.model = Supernet(self.space, config["seed"])

@@ -56,10 +56,6 @@ from bench.train.optim import adamw
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = schema.CHECKPOINT
-TRAIN_LOG = schema.TRAIN_LOG
-COST = schema.COST
-LOG_FIELDS = schema.SUPERNET_LOG_FIELDS
 FITNESS_NAME = "spos-mlm-loss"
 
 
@@ -189,9 +185,9 @@ def train_supernet(
         optimizer.load_state_dict(state["optimizer"])
         start, cost = state["step"], state["cost"]
     model.to(dev)
-    log_path = out / TRAIN_LOG
+    log_path = out / schema.TRAIN_LOG
     kept = [row for row in read_rows(log_path) if int(row["step"]) < start]
-    rewrite_rows(log_path, LOG_FIELDS, kept)
+    rewrite_rows(log_path, schema.SUPERNET_LOG_FIELDS, kept)
     session = {"device": describe(dev), "first_step": start, "steps": 0, "wall_seconds": 0.0, "cpu_seconds": 0.0, "resumed": resumed}
     cost["sessions"].append(session)
     log.info("%s supernet %s at step %d of %d (%d per epoch)", "resuming" if start else "training", out, start, total, per_epoch)
@@ -223,9 +219,9 @@ def train_supernet(
             if (step + 1) % chosen.checkpoint_every == 0 or step + 1 == end:
                 session.update(steps=step + 1 - start, wall_seconds=time.perf_counter() - wall0, cpu_seconds=time.process_time() - cpu0)
                 ckpt.save_checkpoint(out, {"step": step + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "cost": cost})
-                append_rows(log_path, LOG_FIELDS, pending)
+                append_rows(log_path, schema.SUPERNET_LOG_FIELDS, pending)
                 pending = []
-                write_atomic(out / COST, json.dumps(_cost_record(cost, step + 1, total), indent=2) + "\n")
+                write_atomic(out / schema.COST, json.dumps(_cost_record(cost, step + 1, total), indent=2) + "\n")
     finally:
         bar.close()
     return _cost_record(cost, end, total)

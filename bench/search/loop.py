@@ -43,17 +43,12 @@ from bench.search.fitness import Fitness
 from bench.search.operators import GAParams, breed, sample_feasible
 from bench.search.summary import search_summary
 from bench.seeding import derive_rng
-from bench.store.search import POPULATION, TRACE, Evaluation, SearchStore
+from bench.store import schema
+from bench.store.search import Evaluation, SearchStore
 
 log = logging.getLogger(__name__)
 
 METHODS = ("ga", "random")
-TRACE_COLUMNS = [
-    "generation", "evaluations", "best_fitness", "best_arch", "generation_best", "generation_mean",
-    "generation_failed", "parents", "bred", "infeasible_resampled", "duplicate_resampled", "random_fill",
-    "computed", "cache_hits", "seconds",
-]
-POPULATION_COLUMNS = ["generation", "arch", "arch_hash", "origin", "fitness", "status"]
 
 
 def search_space(name: str):
@@ -254,8 +249,8 @@ def run_search(
                 for a, o in zip(candidates, origins)
             )
             session.update(wall_seconds=time.perf_counter() - wall0, cpu_seconds=time.process_time() - cpu0, computed=state.computed, cache_hits=state.cache_hits, **fitness.session_info())
-            store.write_table(TRACE, trace, TRACE_COLUMNS)
-            store.write_table(POPULATION, population_rows, POPULATION_COLUMNS)
+            store.write_table(schema.TRACE, trace, list(schema.TRACE_FIELDS))
+            store.write_table(schema.POPULATION, population_rows, list(schema.POPULATION_FIELDS))
             done = generation + 1 == params.generations
             summary = search_summary(space, fitness, method, params, state.evaluations, ranked(state, fitness.higher_is_better), trace, previous + [session], extra_cost, done)
             if best_arch is not None:

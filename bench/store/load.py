@@ -18,7 +18,6 @@ from bench.errors import UserError
 from bench.store import schema
 from bench.store.runs import RunStore
 
-DERIVED = schema.DERIVED
 
 
 @dataclass
@@ -65,7 +64,7 @@ def load_runs(run_dirs: Sequence[str | Path], *, include_derived: bool = True) -
             raise UserError(f"{directory} holds no result rows yet; run or resume `bench run` first")
         if configs and config["space"] != configs[0]["space"]:
             raise UserError(f"{directory} is a {config['space']} run, {run_dirs[0]} a {configs[0]['space']} run; analyse runs of one space")
-        derived_path = directory / DERIVED
+        derived_path = directory / schema.DERIVED
         if include_derived and derived_path.is_file():
             rows = pd.concat([rows, pd.read_csv(derived_path, dtype={"arch_hash": str, "proxy_version": str})], ignore_index=True)
         for proxy in rows["proxy"].unique():

@@ -19,9 +19,9 @@ Statistics and reports read these files; they never recompute proxies.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -121,12 +121,6 @@ class RunStore:
         manifest["later_commands"] = later
         return True
 
-    def update_manifest(self, **fields: Any) -> None:
-        """Set top-level manifest fields (e.g. when a run finished) atomically."""
-        manifest = self.manifest()
-        manifest.update(canonical(fields))
-        self._write_manifest(manifest)
-
     def _write_manifest(self, manifest: Mapping[str, Any]) -> None:
         write_atomic(self.dir / schema.MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
@@ -175,8 +169,6 @@ def read_row_table(path: Path, complete_only: bool = False) -> pd.DataFrame:
     ``complete_only`` ignores everything after the last newline without touching the file
     (for readers of a run another process may be appending to).
     """
-    import io
-
     if not path.is_file():
         return pd.DataFrame(columns=list(schema.ROW_FIELDS))
     content = path.read_bytes()
@@ -185,8 +177,3 @@ def read_row_table(path: Path, complete_only: bool = False) -> pd.DataFrame:
     if not content.strip():
         return pd.DataFrame(columns=list(schema.ROW_FIELDS))
     return pd.read_csv(io.BytesIO(content), dtype=schema.ROW_DTYPES, keep_default_na=False, na_values={"value": ["nan", "NaN"]})
-
-
-def stderr_is_terminal() -> bool:
-    """Whether progress bars should be drawn."""
-    return sys.stderr.isatty()

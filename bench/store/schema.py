@@ -64,6 +64,8 @@ DONE = "done.json"
 FINAL_WEIGHTS = "final.safetensors"
 COMBO_CANDIDATES = "candidates.csv"
 COMBO_RESULT = "result.json"
+#: The ablation table ``bench report`` stores when no ``bench ablation`` table exists.
+REPORT_ABLATION = "report-ablation.csv"
 
 
 def correlations_file(split: str = "all") -> str:

@@ -46,7 +46,6 @@ from bench.store import schema
 from bench.store.runs import RunStore
 from bench.store.writer import write_atomic
 
-TRACE, POPULATION, SUMMARY, BEST, TOP = schema.TRACE, schema.POPULATION, schema.SUMMARY, schema.BEST, schema.TOP
 
 
 @dataclass(frozen=True)
@@ -116,22 +115,22 @@ class SearchStore:
 
     def trace(self) -> pd.DataFrame:
         """The stored per-generation trace (empty before the first generation ends)."""
-        path = self.dir / TRACE
+        path = self.dir / schema.TRACE
         if not path.is_file():
             return pd.DataFrame()
         return pd.read_csv(path, dtype={"best_arch": str})
 
     def summary(self) -> dict[str, Any] | None:
         """The stored summary, or ``None`` before the first generation ends."""
-        path = self.dir / SUMMARY
+        path = self.dir / schema.SUMMARY
         if not path.is_file():
             return None
         return json.loads(path.read_text())
 
     def write_summary(self, summary: Mapping[str, Any]) -> None:
-        write_atomic(self.dir / SUMMARY, json.dumps(clean_json(summary), indent=2) + "\n")
+        write_atomic(self.dir / schema.SUMMARY, json.dumps(clean_json(summary), indent=2) + "\n")
 
     def write_best(self, best: list[int] | Any, top: list[Any]) -> None:
         """Write the best architecture's JSON form and the list of the top architectures."""
-        write_atomic(self.dir / BEST, json.dumps(best) + "\n")
-        write_atomic(self.dir / TOP, json.dumps(top) + "\n")
+        write_atomic(self.dir / schema.BEST, json.dumps(best) + "\n")
+        write_atomic(self.dir / schema.TOP, json.dumps(top) + "\n")

@@ -27,11 +27,10 @@ from typing import Any, Mapping
 import torch
 from safetensors.torch import load_file, save_file
 
+from bench.store import schema
 from bench.store.writer import write_atomic
 
-CHECKPOINT = "checkpoint.pt"
-FINAL = "final.safetensors"
-DONE = "done.json"
+CHECKPOINT, FINAL, DONE = schema.CHECKPOINT, schema.FINAL_WEIGHTS, schema.DONE
 
 
 def _replace_atomically(path: Path, write) -> None:

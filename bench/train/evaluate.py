@@ -67,7 +67,6 @@ from bench.train.teacher import load_teacher, load_tokenizer, teacher_label
 log = logging.getLogger(__name__)
 
 ROWS = schema.METRICS
-TRAINING_DIR = "training"  # a copy of each evaluated training directory's manifest.json
 FIELDS = schema.METRIC_FIELDS
 LATENCY_SPLIT = f"batch{BATCH}-seq{SEQ_LEN}"
 LATENCY = ("latency", "ms")
@@ -201,10 +200,10 @@ def evaluate_training(ev: Evaluation, train_dir: Path, tasks: list[str], teacher
     config = manifest["config"]
     if config["scale"] != ev.scale.name:
         raise UserError(f"{train_dir} was trained at scale {config['scale']}, this evaluation directory holds scale {ev.scale.name}")
-    if not (train_dir / "model.json").is_file() or ckpt.done_info(train_dir / "general") is None:
+    if not (train_dir / schema.MODEL_INFO).is_file() or ckpt.done_info(train_dir / "general") is None:
         raise UserError(f"{train_dir} has not finished general distillation; rerun its `bench train` command first")
     if teachers != "only":  # the training's command, config and versions travel with its scores
-        write_atomic(ev.out / TRAINING_DIR / f"{config['name']}.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        write_atomic(ev.out / schema.TRAINING_COPIES / f"{config['name']}.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     tokenizer = load_tokenizer(config["teacher"])
     for task in tasks:
         if task_status(task, ev.scale.name) is None and ckpt.done_info(train_dir / "tasks" / task) is None:
@@ -217,7 +216,7 @@ def evaluate_training(ev: Evaluation, train_dir: Path, tasks: list[str], teacher
 
 
 def _evaluate_student(ev: Evaluation, train_dir: Path, config: dict[str, Any], tasks: list[str], tokenizer, data_dir: str | None, progress: bool) -> None:
-    info = json.loads((train_dir / "model.json").read_text())
+    info = json.loads((train_dir / schema.MODEL_INFO).read_text())
     name, seed = config["name"], config["seed"]
     general = ckpt.done_info(train_dir / "general")
     base = {"model": name, "seed": seed, "space": config["space"], "arch": json.dumps(config["arch"]), "teacher": config["teacher"], "train_dir": str(train_dir.resolve())}
@@ -225,7 +224,7 @@ def _evaluate_student(ev: Evaluation, train_dir: Path, config: dict[str, Any], t
     if not ev.has(name, LATENCY[0], seed, [(LATENCY_SPLIT, LATENCY[1])]):
         student, _ = build_student(config["space"], config["arch"], seed)
         _add_latency(ev, {**base, "steps": general["steps"]}, student, data_dir)
-    heldout = train_dir / "general" / "heldout.json"
+    heldout = train_dir / "general" / schema.HELDOUT
     if heldout.is_file():
         held = json.loads(heldout.read_text())
         ev.add(_rows({**base, "steps": general["steps"], "n": held["batches"] * held["batch_size"]}, "general", {("wikitext-2-test", "heldout_kd_loss"): held["loss"]}))

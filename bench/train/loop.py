@@ -36,9 +36,6 @@ from bench.store.writer import append_rows, read_rows
 
 log = logging.getLogger(__name__)
 
-LOG_FIELDS = schema.STAGE_LOG_FIELDS
-
-
 @dataclass(frozen=True)
 class Schedule:
     """Optimisation settings of one stage."""
@@ -125,7 +122,7 @@ def run_stage(
         ckpt.set_rng_state(saved["rng"], device)
         start, elapsed = int(saved["step"]), float(saved["seconds"])
         log.info("%s: resuming at step %d of %d from %s", desc, start, schedule.steps, directory)
-    log_path = directory / "log.csv"
+    log_path = directory / schema.STAGE_LOG
     logged = {int(row["step"]) for row in read_rows(log_path)}
     began = time.perf_counter() - elapsed
     last_loss = float("nan")
@@ -145,7 +142,7 @@ def run_stage(
                 last_loss = values["loss"]
                 bar.set_postfix(loss=f"{last_loss:.4f}")
                 if done not in logged:
-                    append_rows(log_path, LOG_FIELDS, [{"step": done, **values, "lr": lr, "seconds": round(time.perf_counter() - began, 2)}])
+                    append_rows(log_path, schema.STAGE_LOG_FIELDS, [{"step": done, **values, "lr": lr, "seconds": round(time.perf_counter() - began, 2)}])
             bar.update(1)
             if done % save_every == 0 and done < schedule.steps:
                 ckpt.save_checkpoint(directory, {

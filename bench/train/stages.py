@@ -106,7 +106,7 @@ def make_kd(student: nn.Module, teacher: nn.Module, settings: TrainSettings, dev
 def general_distillation(out: Path, settings: TrainSettings, device: torch.device, progress: bool) -> Path:
     """Stage 1 (see the module docstring); returns its directory."""
     directory = out / "general"
-    if ckpt.done_info(directory) is not None and (directory / "heldout.json").is_file():
+    if ckpt.done_info(directory) is not None and (directory / schema.HELDOUT).is_file():
         return directory
     scale = settings.scale
     student, _ = build_student(settings.space, settings.arch, settings.seed)
@@ -130,7 +130,7 @@ def general_distillation(out: Path, settings: TrainSettings, device: torch.devic
         save_every=scale.save_every, log_every=scale.log_every, progress=progress, desc="general distillation",
         info={"text": settings.text, "tokens": int(len(stream)), "batch_size": budget.batch_size, "seq_len": budget.seq_len},
     )
-    if not (directory / "heldout.json").is_file():
+    if not (directory / schema.HELDOUT).is_file():
         held = heldout_stream(settings.data_dir)
         trainable.eval()
         totals: dict[str, float] = {}
@@ -140,7 +140,7 @@ def general_distillation(out: Path, settings: TrainSettings, device: torch.devic
                 terms = kd(student(batch, settings.attn_target), teacher(batch, settings.attn_target), gamma=0.0)
                 for key, value in terms.items():
                     totals[key] = totals.get(key, 0.0) + float(value) / HELDOUT_BATCHES
-        write_atomic(directory / "heldout.json", json.dumps({"text": "wikitext-2-test", "batches": HELDOUT_BATCHES, "batch_size": budget.batch_size, "seq_len": budget.seq_len, **totals}, indent=2, sort_keys=True) + "\n")
+        write_atomic(directory / schema.HELDOUT, json.dumps({"text": "wikitext-2-test", "batches": HELDOUT_BATCHES, "batch_size": budget.batch_size, "seq_len": budget.seq_len, **totals}, indent=2, sort_keys=True) + "\n")
     return directory
 
 
@@ -195,7 +195,7 @@ def train(out: Path, settings: TrainSettings, tasks: list[str], *, teacher_cache
     from spaces import get_space
 
     space = get_space(settings.space)
-    write_atomic(out / "model.json", json.dumps({
+    write_atomic(out / schema.MODEL_INFO, json.dumps({
         "name": settings.name, "space": settings.space, "arch": list(settings.arch), "describe": arch.describe(),
         "params": count_parameters(student.model), "params_official": space.official_param_count(arch),
     }, indent=2) + "\n")
