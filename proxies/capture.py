@@ -33,7 +33,9 @@ class ProxyResult:
     """One proxy's outcome on one architecture.
 
     ``status`` is ``"ok"`` for a finite value, ``"nan"`` for a non-finite value (kept in
-    ``value``), and ``"error"`` when the proxy raised (``value`` is NaN, ``error`` says why).
+    ``value``), ``"error"`` when the proxy raised (``value`` is NaN, ``error`` says why), and
+    ``"transient"`` when it raised for a reason that may not recur (:func:`is_transient`:
+    out of memory), so the caller can retry instead of storing the failure as the result.
     """
 
     proxy: str
@@ -42,6 +44,23 @@ class ProxyResult:
     seconds: float
     status: str
     error: str = ""
+
+
+TRANSIENT = "transient"
+_OUT_OF_MEMORY = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure may not recur on another try: ``MemoryError``, ``torch.OutOfMemoryError``,
+    or a ``RuntimeError`` from an allocator that ran out of memory."""
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and any(text in str(exc).lower() for text in _OUT_OF_MEMORY)
+
+
+def failure_status(exc: BaseException) -> str:
+    """``"transient"`` for :func:`is_transient` failures, else ``"error"``."""
+    return TRANSIENT if is_transient(exc) else "error"
 
 
 def _flop_counter(enabled: bool):
@@ -150,7 +169,7 @@ def evaluate(spec: ProxySpec, ctx: ProxyContext, options: Mapping[str, Any] | No
         with torch.no_grad():
             value = float(spec.fn(ctx.with_options(options if options is not None else spec.options)))
     except Exception as exc:  # recorded in the result row, never swallowed silently
-        return ProxyResult(spec.name, spec.version, math.nan, time.perf_counter() - start, "error", f"{type(exc).__name__}: {exc}")
+        return ProxyResult(spec.name, spec.version, math.nan, time.perf_counter() - start, failure_status(exc), f"{type(exc).__name__}: {exc}")
     seconds = time.perf_counter() - start
     return ProxyResult(spec.name, spec.version, value, seconds, "ok" if math.isfinite(value) else "nan")
 
@@ -168,7 +187,8 @@ def score(
 ) -> tuple[list[ProxyResult], float]:
     """Capture once and evaluate every proxy; returns the results and the pass's seconds.
 
-    If the shared pass itself fails, every proxy gets an ``"error"`` result naming the failure.
+    If the shared pass itself fails, every proxy gets an ``"error"`` (or ``"transient"``) result
+    naming the failure.
     """
     specs = list(specs)
     options = options or {}
@@ -178,6 +198,6 @@ def score(
     except Exception as exc:
         seconds = time.perf_counter() - start
         message = f"shared pass failed: {type(exc).__name__}: {exc}"
-        return [ProxyResult(s.name, s.version, math.nan, 0.0, "error", message) for s in specs], seconds
+        return [ProxyResult(s.name, s.version, math.nan, 0.0, failure_status(exc), message) for s in specs], seconds
     pass_seconds = time.perf_counter() - start
     return [evaluate(spec, ctx, options.get(spec.name)) for spec in specs], pass_seconds

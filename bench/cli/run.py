@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.config import RunConfig
-    from bench.scoring.runner import run
+    from bench.scoring.runner import failure_summary, run
 
     config = RunConfig.from_args(args)
     out = args.out or f"runs/{args.space}-{args.scale}"
@@ -65,6 +65,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     rows = store.rows()
     status = rows["status"].value_counts().to_dict()
     log.info("run %s holds %d rows (%s)", out, len(rows), ", ".join(f"{k}: {v}" for k, v in sorted(status.items())))
+    if len(rows) and (rows["status"] == "error").all():
+        log.error("every row of %s failed: %s", out, failure_summary(rows["error"].fillna("").tolist()))
+        return 1
     if store.ground_truth() is not None:
         log.info("next: bench correlate %s", out)
     return 0

@@ -1,23 +1,76 @@
 """Where scoring work runs: this process, joblib worker processes, or a dask.distributed cluster.
 
-Each backend takes tasks (:class:`bench.scoring.runner.Task`) and yields each task's result
-rows as soon as they exist, in any order; the caller appends them to the store.
+Each backend takes tasks (:class:`bench.scoring.score.Task`) and yields each task's outcome
+as soon as it exists, in any order: its result rows, or a :class:`LostTask` when the worker
+that ran it was lost (the rows of a lost task are not stored, so a rerun scores it again).
+Before any task runs, :func:`check_backend` checks the environment where the tasks will run.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from bench.config import ScoringSettings
 from bench.errors import UserError
-from bench.scoring.score import score_task
+from bench.scoring.score import Task, check_environment, score_task
+
+#: Seconds a dask client waits for the scheduler and for its first worker.
+DASK_TIMEOUT_S = 20
 
 
-def execute(tasks: list[Any], settings: ScoringSettings, jobs: int, backend: str = "joblib", scheduler: str | None = None) -> Iterator[list[dict[str, Any]]]:
-    """Score tasks and yield each task's rows as it finishes.
+@dataclass(frozen=True)
+class LostTask:
+    """A task whose worker died or was lost before it returned (a failure that may not recur)."""
+
+    task: Task
+    reason: str
+
+
+class WorkersLost(UserError):
+    """The joblib worker pool broke (a worker process was killed); the remaining tasks were not scored."""
+
+
+def check_backend(settings: ScoringSettings, backend: str, scheduler: str | None) -> None:
+    """Check the environment of the workers once: this process for joblib, every dask worker for dask.
+
+    Raises:
+        UserError: naming the problem (no scheduler, no workers, a worker without the data or
+            the vocabulary) and the fix.
+    """
+    if backend != "dask":
+        check_environment(settings)
+        return
+    with _dask_client(scheduler) as client:
+        try:
+            client.wait_for_workers(1, timeout=DASK_TIMEOUT_S)
+        except TimeoutError:
+            raise UserError(f"the dask scheduler at {scheduler} has no workers after {DASK_TIMEOUT_S} s; start one with `dask worker {scheduler}`") from None
+        for worker, problem in client.run(_worker_problem, settings).items():
+            if problem:
+                raise UserError(f"dask worker {worker}: {problem}")
+
+
+def _worker_problem(settings: ScoringSettings) -> str:
+    """The one-line problem of a worker's environment, or ``""`` (run on each dask worker)."""
+    from bench.errors import user_errors
+
+    try:
+        check_environment(settings)
+    except user_errors() as exc:
+        return str(exc)
+    return ""
+
+
+def execute(tasks: list[Task], settings: ScoringSettings, jobs: int, backend: str = "joblib", scheduler: str | None = None) -> Iterator[list[dict[str, Any]] | LostTask]:
+    """Score tasks and yield each task's rows (or a :class:`LostTask`) as it finishes.
 
     ``joblib``: in this process (``jobs=1``) or in ``jobs`` worker processes.
-    ``dask``: on the dask.distributed cluster whose scheduler is at ``scheduler``.
+    ``dask``: on the dask.distributed cluster whose scheduler is at ``scheduler``; a task whose
+    worker is lost is rescheduled by dask, and reported lost only when dask gives up on it.
+
+    Raises:
+        WorkersLost: when a joblib worker process dies (the tasks not yet returned are not scored).
     """
     if backend == "dask":
         yield from _execute_dask(tasks, settings, scheduler)
@@ -27,25 +80,45 @@ def execute(tasks: list[Any], settings: ScoringSettings, jobs: int, backend: str
             yield score_task(task, settings)
         return
     from joblib import Parallel, delayed
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     parallel = Parallel(n_jobs=jobs, return_as="generator_unordered", backend="loky")
-    yield from parallel(delayed(score_task)(task, settings) for task in tasks)
+    try:
+        yield from parallel(delayed(score_task)(task, settings) for task in tasks)
+    except TerminatedWorkerError as exc:
+        raise WorkersLost(f"a worker process died ({str(exc).splitlines()[0]})") from exc
 
 
-def _execute_dask(tasks: list[Any], settings: ScoringSettings, scheduler: str | None) -> Iterator[list[dict[str, Any]]]:
-    if not scheduler:
-        raise UserError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:
-        raise UserError("the dask backend needs the 'distributed' package: pip install 'dask[distributed]'") from exc
-    try:
-        client = Client(scheduler, timeout="20s")
-    except OSError as exc:
-        raise UserError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from exc
-    try:
+class _dask_client:
+    """``with _dask_client(address) as client``: a connected client, closed on exit."""
+
+    def __init__(self, scheduler: str | None) -> None:
+        if not scheduler:
+            raise UserError("--backend dask needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise UserError("the dask backend needs the 'distributed' package: pip install 'dask[distributed]'") from exc
+        try:
+            self.client = Client(scheduler, timeout=f"{DASK_TIMEOUT_S}s")
+        except OSError as exc:
+            raise UserError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from exc
+
+    def __enter__(self):
+        return self.client
+
+    def __exit__(self, *exc_info) -> None:
+        self.client.close()
+
+
+def _execute_dask(tasks: list[Task], settings: ScoringSettings, scheduler: str | None) -> Iterator[list[dict[str, Any]] | LostTask]:
+    from distributed import KilledWorker, as_completed
+
+    with _dask_client(scheduler) as client:
         futures = client.map(score_task, tasks, settings=settings, pure=False)
+        task_of = {future.key: task for future, task in zip(futures, tasks)}
         for future in as_completed(futures):
-            yield future.result()
-    finally:
-        client.close()
+            try:
+                yield future.result()
+            except (KilledWorker, OSError) as exc:
+                yield LostTask(task_of[future.key], f"{type(exc).__name__}: {exc}")

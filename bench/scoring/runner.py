@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,10 +25,11 @@ from bench.errors import UserError
 from bench.inputs import TEXT_FILES
 from bench.seeding import derive_rng, derive_seed
 from bench.config import RunConfig, ScoringSettings
-from bench.scoring.backends import execute
+from bench.scoring.backends import LostTask, WorkersLost, check_backend, execute
 from bench.scoring.score import Task
 from bench.store import schema
 from bench.store.runs import RunStore
+from proxies.capture import TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -142,33 +144,69 @@ def plan_tasks(space, selection: ArchSelection, seeds: Sequence[int], settings: 
     return tasks, complete
 
 
+class IncompleteRun(UserError):
+    """Some tasks failed for a reason that may not recur; the rest is stored and a rerun retries them."""
+
+
+def failure_summary(messages: Sequence[str], limit: int = 3) -> str:
+    """The most frequent failure messages with their counts, e.g. ``"MemoryError: ... (x3)"``."""
+    counts = Counter(message.splitlines()[0][:200] if message else "(no message)" for message in messages)
+    shown = "; ".join(f"{message} (x{count})" for message, count in counts.most_common(limit))
+    return shown + (f"; and {len(counts) - limit} other reason(s)" if len(counts) > limit else "")
+
+
 def run(config: RunConfig, out_dir: str | os.PathLike, *, command: list[str] | None = None, progress: bool = True) -> RunStore:
     """Run (or resume) a scoring run and return its store.
 
     Everything every architecture needs (the config's settings, the architectures, the text
-    file) is resolved before the run directory is opened, so a bad setting writes nothing.
+    file, the vocabulary, the proxy input, plug-ins, the dask workers' environment) is checked
+    before the run directory is opened, so a problem there writes nothing. One run at a time
+    holds the directory. Rows whose failure may not recur (status ``transient``: out of memory)
+    go to ``failures.csv`` instead of ``rows.csv``; tasks of a lost worker store nothing; both
+    are scored again by a rerun.
 
     Raises:
-        UserError: for a bad setting, or a directory that holds another run.
+        UserError: for a bad setting, a problem of the environment, a directory that holds
+            another run or is in use by another process.
+        IncompleteRun: after storing everything else, when tasks failed transiently or were lost.
     """
     from spaces import get_space
 
     settings = config.settings()
     space = get_space(config.space)
     selection = select_archs(space, config.archs, config.limit, config.sample_seed, config.data_dir)
-    data.resolve(TEXT_FILES[config.text], config.data_dir)  # fail early on missing text, before any model is built
+    data.resolve(TEXT_FILES[config.text], config.data_dir)
+    check_backend(settings, config.backend, config.scheduler)
     checksums = data.data_checksums([TEXT_FILES[settings.text], *selection.data_files])
     store = RunStore(out_dir)
     manifest_config = config.to_manifest(settings, selection.description, len(selection.archs), checksums)
-    resumed = store.open(manifest_config, command or [], kind=schema.PROXY_RUN)
-    if selection.ground_truth:
-        store.write_ground_truth(selection.ground_truth)
-    store.write_proxy_info(proxy_info(settings.proxies))
-    tasks, complete = plan_tasks(space, selection, config.seeds, settings, store.done_keys())
-    total = complete + len(tasks)
-    log.info("%s %s: %d architecture(s) x %d seed(s), %d done, %d to score", "resuming" if resumed else "starting", out_dir, len(selection.archs), len(config.seeds), complete, len(tasks))
-    with tqdm(total=total, initial=complete, unit="arch", desc="scoring", disable=not progress or None, dynamic_ncols=True) as bar:
-        for rows in execute(tasks, settings, config.jobs, config.backend, config.scheduler):
-            store.append(rows)
-            bar.update(1)
+    with store.hold():
+        resumed = store.open(manifest_config, command or [], kind=schema.PROXY_RUN)
+        if selection.ground_truth:
+            store.write_ground_truth(selection.ground_truth)
+        store.write_proxy_info(proxy_info(settings.proxies))
+        tasks, complete = plan_tasks(space, selection, config.seeds, settings, store.done_keys())
+        total = complete + len(tasks)
+        log.info("%s %s: %d architecture(s) x %d seed(s), %d done, %d to score", "resuming" if resumed else "starting", out_dir, len(selection.archs), len(config.seeds), complete, len(tasks))
+        retry: list[str] = []
+        scored = 0
+        with tqdm(total=total, initial=complete, unit="arch", desc="scoring", disable=not progress or None, dynamic_ncols=True) as bar:
+            try:
+                for outcome in execute(tasks, settings, config.jobs, config.backend, config.scheduler):
+                    if isinstance(outcome, LostTask):
+                        retry.append(f"worker lost: {outcome.reason}")
+                        continue
+                    failed = [row for row in outcome if row["status"] == TRANSIENT]
+                    store.append(row for row in outcome if row["status"] != TRANSIENT)
+                    store.record_failures(failed)
+                    retry += [row["error"] for row in failed]
+                    scored += 1
+                    bar.update(1)
+            except WorkersLost as exc:
+                raise IncompleteRun(f"{exc}; {scored} of {len(tasks)} architecture(s) were scored and stored; rerun the same command to score the rest") from exc
+    if retry:
+        raise IncompleteRun(
+            f"{len(retry)} result(s) failed for a reason that may not recur and were not stored as results "
+            f"({failure_summary(retry)}); the rest is stored; rerun the same command to retry them"
+        )
     return store

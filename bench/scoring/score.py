@@ -3,7 +3,10 @@
 This is the function every backend runs (:mod:`bench.scoring.backends`). The model's
 initialisation is seeded by :func:`init_seed`: ``derive_seed(seed, "init", arch_hash)``, or
 ``derive_seed(seed, "init")`` for spaces whose models are position-seeded. A model that
-cannot be built or fed is recorded as an ``error`` row per proxy, never hidden.
+cannot be built or fed is recorded as an ``error`` row per proxy, never hidden; a failure that
+may not recur (out of memory) gives ``transient`` rows, which the runner keeps out of
+``rows.csv`` so a rerun retries them; a :class:`~bench.errors.UserError` (missing data or
+vocabulary, a problem of the environment, not of the architecture) propagates and stops the run.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from bench.config import ScoringSettings
+from bench.errors import UserError
 from bench.init_schemes import reinitialise
 from bench.inputs import proxy_batch
 from bench.seeding import derive_seed
@@ -49,6 +53,21 @@ def proxy_input(batch_size: int, seq_len: int, seed: int, text: str, data_dir: s
     return proxy_batch(batch_size, seq_len, derive_seed(seed, "proxy-batch"), text, data_dir)
 
 
+def check_environment(settings: ScoringSettings) -> None:
+    """Load what every architecture needs (plug-ins, the space, the text, the vocabulary and the
+    input batch) once, so a problem of the environment stops a run before any row is scored.
+
+    Raises:
+        UserError, ProxyError: naming the missing piece and the fix.
+    """
+    from proxies import load_plugins
+    from spaces import get_space
+
+    load_plugins(settings.plugins)
+    get_space(settings.space)
+    proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
+
+
 def score_task(task: Task, settings: ScoringSettings) -> list[dict[str, Any]]:
     """Build one model and score it with the task's proxies; returns complete result rows."""
     import torch
@@ -76,14 +95,17 @@ def score_task(task: Task, settings: ScoringSettings) -> list[dict[str, Any]]:
             loss=settings.loss,
             arch=arch,
         )
+    except UserError:
+        raise
     except Exception as exc:  # a model that cannot be built or fed is recorded per proxy
         message = f"model failed: {type(exc).__name__}: {exc}"
-        results = [_failed(spec, message) for spec in specs]
+        results = [_failed(spec, message, exc) for spec in specs]
         pass_seconds = math.nan
     return [schema.proxy_row(settings.space, task.arch_id, task.arch_hash, task.arch_json, task.seed, r, pass_seconds) for r in results]
 
 
-def _failed(spec, message: str):
+def _failed(spec, message: str, exc: Exception):
     from proxies import ProxyResult
+    from proxies.capture import failure_status
 
-    return ProxyResult(spec.name, spec.version, math.nan, 0.0, "error", message)
+    return ProxyResult(spec.name, spec.version, math.nan, 0.0, failure_status(exc), message)

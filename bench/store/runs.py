@@ -30,6 +30,7 @@ import pandas as pd
 from bench.errors import UserError
 from bench.store import schema
 from bench.store.manifest import canonical, config_differences, device_description, git_revision, now, package_versions
+from bench.store.lock import held_or_refused
 from bench.store.writer import append_rows, repair_tail, write_atomic
 
 
@@ -97,7 +98,7 @@ class RunStore:
                 self._write_manifest(old)
             repair_tail(self.rows_path)
             return True
-        if self.dir.exists() and any(self.dir.iterdir()):
+        if self.dir.exists() and any(entry.name != schema.DIR_LOCK for entry in self.dir.iterdir()):
             raise UserError(f"{self.dir} is not empty and holds no run; choose an empty or new --out directory")
         manifest = {
             "kind": kind,
@@ -124,6 +125,10 @@ class RunStore:
     def _write_manifest(self, manifest: Mapping[str, Any]) -> None:
         write_atomic(self.dir / schema.MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
+    def hold(self):
+        """Hold the directory for one writer: a second process is refused at once (``.lock``)."""
+        return held_or_refused(self.dir / schema.DIR_LOCK, f"run directory {self.dir}")
+
     def done_keys(self) -> set[tuple[str, ...]]:
         """Keys (space, arch_hash, proxy, proxy_version, seed) of the rows already stored."""
         if not self.rows_path.is_file():
@@ -134,6 +139,10 @@ class RunStore:
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Append complete rows with one write and an fsync."""
         append_rows(self.rows_path, schema.ROW_FIELDS, rows)
+
+    def record_failures(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Append rows that failed for a reason that may not recur to ``failures.csv`` (not results)."""
+        append_rows(self.dir / schema.FAILURES, schema.ROW_FIELDS, rows)
 
     def rows(self) -> pd.DataFrame:
         """All stored rows (NaN values kept, with their status)."""

@@ -7,6 +7,7 @@ holds; readers (statistics, reports) dispatch on it and never guess from names o
 kind               made by                     files besides ``manifest.json``
 =================  ==========================  ==============================================
 ``proxy-run``      ``bench run``               ``rows.csv`` (:data:`ROW_FIELDS`),
+                                               ``failures.csv`` (same columns, retried),
                                                ``proxies.json``, ``ground_truth.csv``; the
                                                analyses add ``correlations*.csv``,
                                                ``table1.csv``, ``stability.csv``,
@@ -40,7 +41,13 @@ KINDS: tuple[str, ...] = (PROXY_RUN, SEARCH, SUPERNET, TRAINING, EVALUATION)
 # --- file names ------------------------------------------------------------------------------
 
 MANIFEST = "manifest.json"
+#: Held by the one process writing a run directory (see :meth:`bench.store.runs.RunStore.hold`).
+DIR_LOCK = ".lock"
 ROWS = "rows.csv"
+#: Rows that failed for a reason that may not recur (status ``transient``, see
+#: :func:`proxies.capture.is_transient`), kept for the record; they are not results, so a
+#: rerun scores them again.
+FAILURES = "failures.csv"
 PROXY_INFO = "proxies.json"
 GROUND_TRUTH = "ground_truth.csv"
 DERIVED = "derived.csv"

