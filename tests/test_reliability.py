@@ -247,3 +247,34 @@ def test_an_unknown_operation_names_the_value_and_what_is_allowed(capsys, tmp_pa
     err = _error(capsys, ["run", "--archs", str(archs), *SMALL, "--out", str(tmp_path / "x")])
     assert "architecture 0: layer 0:" in err and "'LSTM'" in err and "SA" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_transient_fitness_failure_stops_the_search_and_the_rerun_resumes(capsys, tmp_path, monkeypatch):
+    flag = tmp_path / "oom"
+    name = _plugin(tmp_path, monkeypatch, "oom_fitness_plugin", f"""
+from pathlib import Path
+
+CALLS = [0]
+
+@register_proxy("params-oom-later", needs_forward=False)
+def flaky(ctx):
+    CALLS[0] += 1
+    if Path({str(flag)!r}).exists() and CALLS[0] > 5:  # after the first generation
+        raise MemoryError("out of memory in a test")
+    return float(ctx.num_params)
+""")
+    tiny = ["--space", "nlu-tiny", "--batch-size", "2", "--seq-len", "8", "--no-progress", "--no-prefix", "--plugin", name, "--proxy", "params-oom-later"]
+    fresh, out = tmp_path / "fresh", tmp_path / "search"
+    assert main(["search", *tiny, "--population", "4", "--generations", "3", "--out", str(fresh)]) == 0
+    flag.write_text("")
+    sys.modules[name].CALLS[0] = 0
+    err = _error(capsys, ["search", *tiny, "--population", "4", "--generations", "3", "--out", str(out)])
+    assert "a fitness evaluation failed for a reason that may not recur (MemoryError: out of memory in a test)" in err and "rerun the same command to resume" in err
+    assert (pd.read_csv(out / "failures.csv")["status"] == "transient").all()
+    stored = pd.read_csv(out / "rows.csv")
+    assert len(stored) >= 4 and "transient" not in set(stored["status"])
+    flag.unlink()
+    assert main(["search", *tiny, "--population", "4", "--generations", "3", "--out", str(out)]) == 0
+    assert json.loads((out / "best_arch.json").read_text()) == json.loads((fresh / "best_arch.json").read_text())
+    rows = pd.read_csv(out / "rows.csv")
+    assert not rows.duplicated(KEY).any()

@@ -45,6 +45,7 @@ from bench.search.summary import search_summary
 from bench.seeding import derive_rng
 from bench.store import schema
 from bench.store.search import Evaluation, SearchStore
+from proxies.capture import TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,13 @@ def run_search(
         missing = [a for a in archs if hashes[a] not in cache]
         hits = len(archs) - len(missing)
         for rows in fitness.compute(sorted(missing, key=genes)):
+            transient = [row for row in rows if row["status"] == TRANSIENT]
+            if transient:  # the search cannot go on without this value, and must not store the failure as one
+                store.record_failures(transient)
+                raise UserError(
+                    f"a fitness evaluation failed for a reason that may not recur ({transient[0]['error']}); "
+                    "the evaluations so far are stored; rerun the same command to resume"
+                )
             store.append(rows)
             for row in rows:
                 if row["proxy"] == fitness.name:

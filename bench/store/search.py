@@ -105,6 +105,10 @@ class SearchStore:
         """Append scored rows (one write and fsync)."""
         self.runs.append(rows)
 
+    def record_failures(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Keep rows that failed for a reason that may not recur out of the cache (``failures.csv``)."""
+        self.runs.record_failures(rows)
+
     def write_proxy_info(self, info: list[dict[str, Any]]) -> None:
         self.runs.write_proxy_info(info)
 
