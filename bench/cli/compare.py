@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,8 @@ import pandas as pd
 
 from bench.store import schema
 from bench.errors import UserError
+
+log = logging.getLogger(__name__)
 
 SIZE_DESCRIPTORS: tuple[str, ...] = ("params", "params-nonemb", "flops", "layers", "hidden-size", "layers-x-hidden")
 
@@ -84,6 +88,61 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     print(render(("proxy", "stratified Kendall tau [95% CI]", "stratified Spearman rho [95% CI]"),
                  [(labels.get(r.proxy, r.proxy), with_ci(r.kendall_tau, r.kendall_lo, r.kendall_hi), with_ci(r.spearman_rho, r.spearman_lo, r.spearman_hi)) for r in table.itertuples()]))
     return 0
+
+
+def cmd_ceiling(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from bench.analysis.ceiling import ceiling_table, noise_estimates, shares
+    from bench.analysis.stats import stratum_of
+    from bench.cli.tables import render
+    from bench.scoring.benchmarks import load_entries, run_benchmark
+    from bench.store.load import load_runs
+    from bench.store.writer import write_atomic
+    from spaces import arch_hash, get_space
+
+    if args.n_sim < 1:
+        raise UserError(f"--n-sim must be a positive integer, got {args.n_sim}")
+    runs = load_runs(args.run_dirs)
+    if runs.truth.empty:
+        raise UserError(f"{runs.dirs[0]} has no ground truth; a noise ceiling needs a benchmark run (--archs benchmark)")
+    config = runs.configs[0]
+    space, benchmark = get_space(config["space"]), run_benchmark(config)
+    entries = load_entries(benchmark, config.get("data_dir"))
+    arch_of = runs.rows.drop_duplicates("arch_hash").set_index("arch_hash")["arch"]
+    truth = runs.truth[runs.truth["arch_hash"].isin(arch_of.index)]
+    wide = truth.pivot_table(index=["bench_id", "arch_hash"], columns="task", values="score").reset_index()
+    tasks = [t for t in benchmark.tasks if t in wide.columns]
+    strata = wide["arch_hash"].map(lambda h: stratum_of(space, arch_of[h])).to_numpy()
+    sd = {t: float(np.nanstd([e.scores[t] for e in entries], ddof=1)) for t in tasks}
+    noise = noise_estimates(entries, tasks, arch_hash, sd)
+    table = pd.DataFrame.from_records([c.record() for c in ceiling_table({t: wide[t].to_numpy(float) for t in tasks}, strata, noise, args.n_sim, args.seed)])
+    table.insert(0, "benchmark", benchmark.name)
+    table["n_sim"], table["seed"] = args.n_sim, args.seed
+    out = runs.dirs[0]
+    write_atomic(out / schema.CEILINGS, table.to_csv(index=False))
+    main = table[table["task"] == benchmark.main_task]
+    print(f"noise ceilings of {benchmark.name} ({benchmark.main_label}; sigma {main['sigma_source'].iloc[0]}, {int(main['replicate_groups'].iloc[0])} replicated architecture(s)):")
+    print(render(("stratum", "n", "sigma", "SD", "reliability", "tau ceiling [95% of draws]", "rho ceiling"),
+                 [(r.stratum, str(r.n), f"{r.sigma:.3f}", f"{r.sd:.3f}", f"{r.reliability:.3f}", f"{r.kendall_sim:.3f} [{r.kendall_sim_lo:.3f}, {r.kendall_sim_hi:.3f}]", f"{r.spearman_sim:.3f}") for r in main.itertuples()]))
+    correlations_path = out / schema.correlations_file("all")
+    if not correlations_path.is_file():
+        log.info("no %s: run `bench correlate %s` to add each proxy's share of the ceiling", correlations_path.name, out)
+        return 0
+    stratified_path = out / schema.stratified_file("all")
+    stratified = pd.read_csv(stratified_path) if stratified_path.is_file() else None
+    table_shares = shares(pd.read_csv(correlations_path), table, stratified)
+    write_atomic(out / schema.CEILING_SHARES, table_shares.to_csv(index=False))
+    view = table_shares[table_shares["task"] == benchmark.main_task].sort_values("kendall_share", ascending=False)
+    labels = runs.labels()
+    print(render(("proxy", "tau", "share of ceiling", "stratified tau", "share of stratified ceiling"),
+                 [(labels.get(r.proxy, r.proxy), _fmt(r.kendall_tau, "+.3f"), _fmt(r.kendall_share, ".0%"), _fmt(r.stratified_tau, "+.3f"), _fmt(r.stratified_tau_share, ".0%")) for r in view.itertuples()]))
+    log.info("wrote %s and %s", out / schema.CEILINGS, out / schema.CEILING_SHARES)
+    return 0
+
+
+def _fmt(value: float, spec: str) -> str:
+    return format(value, spec) if math.isfinite(value) else "n/a"
 
 
 def cmd_combine(args: argparse.Namespace) -> int:
@@ -235,6 +294,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     stratify.add_argument("run_dirs", metavar="RUN", nargs="+")
     _common(stratify)
     stratify.set_defaults(handler=cmd_stratify)
+
+    ceiling = sub.add_parser("ceiling", help="noise ceilings of the ground truth, and each proxy's share of them", description="How well could a perfect proxy correlate with a noisy ground truth? Estimates the training-noise SD from architectures the benchmark trained more than once (or assumes a grid of values when it has none), and stores the Gaussian and simulated ceilings of Kendall tau and Spearman rho, over all architectures and within each size stratum, in ceilings.csv; with a stored correlations.csv (and stratified-all.csv) also each proxy's share of its ceiling in ceiling-shares.csv. The model and its assumptions: docs/statistics.md.", formatter_class=raw, epilog="example:\n  bench ceiling results/table1-trained-cpu --n-sim 2000")
+    ceiling.add_argument("run_dirs", metavar="RUN", nargs="+")
+    ceiling.add_argument("--n-sim", type=int, default=2000, help="simulated replicate draws per ceiling; default 2000")
+    ceiling.add_argument("--seed", type=int, default=0, help="seed of the draws; default 0")
+    ceiling.set_defaults(handler=cmd_ceiling)
 
     combine = sub.add_parser("combine", help="combination proxies from stored values", description="Evaluate registered combinations (or one --expr) from the stored values of other proxies and write them to the first run's derived.csv, where correlate, compare and reports read them.", formatter_class=raw, epilog="examples:\n  bench combine results/table1-trained-cpu results/baselines-trained-cpu --names all\n  bench combine RUN --name pca-ratio --expr 'log(v-pca) + 0.5 * log(params-nonemb)'")
     combine.add_argument("run_dirs", metavar="RUN", nargs="+")
