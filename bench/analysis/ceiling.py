@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from bench.analysis.stats import kendall, spearman
 
@@ -190,7 +191,7 @@ def noise_estimates(entries: Sequence, tasks: Sequence[str], key, sd: Mapping[st
     return out
 
 
-def shares(correlations: "pd.DataFrame", ceilings: "pd.DataFrame", stratified: "pd.DataFrame | None" = None) -> "pd.DataFrame":
+def shares(correlations: pd.DataFrame, ceilings: pd.DataFrame, stratified: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every proxy's correlation beside its ceiling and as a share of it.
 
     Over all architectures: τ / τ*_sim and ρ / ρ*_sim of stratum ``all``. Within strata (when a
@@ -198,8 +199,6 @@ def shares(correlations: "pd.DataFrame", ceilings: "pd.DataFrame", stratified: "
     strata's ceilings, the same weights :func:`bench.analysis.stats.stratified_correlation` uses.
     One row per proxy × task × noise estimate.
     """
-    import pandas as pd
-
     records = []
     for (task, source), group in ceilings.groupby(["task", "sigma_source"], sort=True):
         overall = group[group["stratum"] == "all"].iloc[0]

@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 SIZE_DESCRIPTORS: tuple[str, ...] = ("params", "params-nonemb", "flops", "layers", "hidden-size", "layers-x-hidden")
 
 
-def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, split_seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Per benchmark entry: the proxies' values, the ground truth and the stratum (the space's, as the runs' config names it)."""
+def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, split_seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
+    """Per benchmark entry: the proxies' values, the ground truth, the stratum (the space's, as the
+    runs' config names it) and the architecture's JSON."""
     from bench.analysis.stats import select_split, stratum_of
     from spaces import get_space
 
@@ -45,7 +46,7 @@ def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, 
     arch_text = rows.drop_duplicates("arch_hash").set_index("arch_hash")["arch"]
     values = table.loc[scores["arch_hash"], proxies].reset_index(drop=True)
     strata = np.array([stratum_of(space, arch_text[h]) for h in scores["arch_hash"]])
-    return values, scores["score"].to_numpy(dtype=float), strata
+    return values, scores["score"].to_numpy(dtype=float), strata, [arch_text[h] for h in scores["arch_hash"]]
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -55,7 +56,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     runs = load_runs(args.run_dirs)
     seed = runs.seeds[0]
-    values, truth, _ = _aligned_values(runs, [args.proxy_a, args.proxy_b], args.task, seed, args.split, args.split_seed)
+    values, truth, _, _ = _aligned_values(runs, [args.proxy_a, args.proxy_b], args.task, seed, args.split, args.split_seed)
     diffs = paired_difference(values[args.proxy_a].to_numpy(float), values[args.proxy_b].to_numpy(float), truth, (args.proxy_a, args.proxy_b), args.task, args.bootstrap, args.bootstrap_seed)
     labels = runs.labels()
     a, b = labels.get(args.proxy_a, args.proxy_a), labels.get(args.proxy_b, args.proxy_b)
@@ -75,7 +76,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
 
     runs = load_runs(args.run_dirs)
     proxies = sorted(runs.rows["proxy"].unique())
-    values, truth, strata = _aligned_values(runs, proxies, args.task, runs.seeds[0], args.split, args.split_seed)
+    values, truth, strata, _ = _aligned_values(runs, proxies, args.task, runs.seeds[0], args.split, args.split_seed)
     labels = runs.labels()
     records = []
     for proxy in proxies:
@@ -138,6 +139,64 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
     print(render(("proxy", "tau", "share of ceiling", "stratified tau", "share of stratified ceiling"),
                  [(labels.get(r.proxy, r.proxy), _fmt(r.kendall_tau, "+.3f"), _fmt(r.kendall_share, ".0%"), _fmt(r.stratified_tau, "+.3f"), _fmt(r.stratified_tau_share, ".0%")) for r in view.itertuples()]))
     log.info("wrote %s and %s", out / schema.CEILINGS, out / schema.CEILING_SHARES)
+    return 0
+
+
+def cmd_predictor(args: argparse.Namespace) -> int:
+    from bench.analysis.predictor import predictor_curves, smallest_k, summarise
+    from bench.analysis.stats import kendall
+    from bench.cli.argtypes import csv_list
+    from bench.cli.tables import render
+    from bench.store.load import load_runs
+    from bench.store.writer import write_atomic
+
+    try:
+        ks = sorted({int(k) for k in csv_list(args.k)})
+    except ValueError:
+        raise UserError(f"--k must be comma-separated positive integers, got {args.k!r}") from None
+    if not ks or ks[0] < 2:
+        raise UserError(f"--k must be comma-separated integers >= 2, got {args.k!r}")
+    if args.repeats < 2 or args.trees < 1:
+        raise UserError(f"--repeats must be >= 2 and --trees >= 1, got {args.repeats} and {args.trees}")
+    runs = load_runs(args.run_dirs, include_derived=False)
+    if runs.truth.empty:
+        raise UserError(f"{runs.dirs[0]} has no ground truth; a predictor needs a benchmark run (--archs benchmark)")
+    proxies = sorted(runs.rows["proxy"].unique())
+    values, truth, _, archs = _aligned_values(runs, proxies, args.task, runs.seeds[0], "all", 0)
+    directions = runs.directions()
+    usable = [k for k in ks if len(truth) - k >= 3]
+    if not usable:
+        raise UserError(f"every --k leaves fewer than 3 test architectures of {len(truth)}; use smaller values")
+    def full_tau(name: str) -> float:
+        column = values[name].to_numpy(float) * (1.0 if directions.get(name, True) else -1.0)
+        finite = np.isfinite(column)
+        return kendall(column[finite], truth[finite])
+
+    others = [p for p in proxies if p not in SIZE_DESCRIPTORS]
+    sizes = [p for p in proxies if p in SIZE_DESCRIPTORS]
+    best_proxy = max(others or proxies, key=lambda p: np.nan_to_num(full_tau(p), nan=-np.inf))
+    best_size = max(sizes, key=lambda p: np.nan_to_num(full_tau(p), nan=-np.inf)) if sizes else None
+    curves = predictor_curves(archs, values, truth, usable, args.repeats, args.seed, args.trees, directions)
+    summary = summarise(curves, best_proxy, best_size)
+    summary.insert(0, "task", args.task)
+    summary["seed"], summary["trees"] = args.seed, args.trees
+    out = runs.dirs[0]
+    curves.insert(0, "task", args.task)
+    write_atomic(out / schema.PREDICTOR_SPLITS, curves.to_csv(index=False))
+    write_atomic(out / schema.PREDICTOR, summary.to_csv(index=False))
+    labels = runs.labels()
+    print(f"few-shot predictors on {len(truth)} architectures ({args.task}), Kendall tau on the held-out rest, mean [95% of {args.repeats} splits]:")
+    methods = list(dict.fromkeys(summary["method"]))
+    header = ("k", *[labels.get(m.split(':', 1)[-1], m.split(':', 1)[-1]) if m.startswith("proxy:") else m for m in methods])
+    keyed = summary.set_index(["k", "method"])
+    rows = [(str(k), *[f"{keyed.loc[(k, m), 'kendall_tau']:+.3f} [{keyed.loc[(k, m), 'kendall_lo']:+.2f}, {keyed.loc[(k, m), 'kendall_hi']:+.2f}]" if (k, m) in keyed.index else "" for m in methods]) for k in usable]
+    print(render(header, rows))
+    for column, name in (("beats_best_proxy", labels.get(best_proxy, best_proxy)), ("beats_best_size", labels.get(best_size, best_size) if best_size else None)):
+        if name is None:
+            continue
+        found = smallest_k(summary, column)
+        print(f"smallest k from which on the predictor beats {name}: " + ", ".join(f"{m}: {k if k is not None else 'none of ' + args.k}" for m, k in found.items()))
+    log.info("wrote %s and %s", out / schema.PREDICTOR, out / schema.PREDICTOR_SPLITS)
     return 0
 
 
@@ -209,8 +268,8 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     runs = load_runs(args.run_dirs, include_derived=False)
     names = sorted(set(runs.rows["proxy"]) - set(_csv(args.exclude)))
     seed = runs.seeds[0]
-    tune_values, tune_truth, tune_strata = _aligned_values(runs, names, args.task, seed, "tune", args.split_seed)
-    test_values, test_truth, test_strata = _aligned_values(runs, names, args.task, seed, "test", args.split_seed)
+    tune_values, tune_truth, tune_strata, _ = _aligned_values(runs, names, args.task, seed, "tune", args.split_seed)
+    test_values, test_truth, test_strata, _ = _aligned_values(runs, names, args.task, seed, "test", args.split_seed)
     records = []
     for text in candidate_expressions(names):
         values = evaluate(parse(text), tune_values)
@@ -300,6 +359,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     ceiling.add_argument("--n-sim", type=int, default=2000, help="simulated replicate draws per ceiling; default 2000")
     ceiling.add_argument("--seed", type=int, default=0, help="seed of the draws; default 0")
     ceiling.set_defaults(handler=cmd_ceiling)
+
+    predictor = sub.add_parser("predictor", help="few-shot predictors: a few trained architectures against the proxies", description="Fit a random forest on k trained architectures (features: the architecture encoding, the stored proxy values, or both) and rank the rest; repeated random splits give the mean and 95%% interval of Kendall tau per k, beside the best single proxy and the best size descriptor on the same test sets. Writes predictor.csv (summary) and predictor-splits.csv (every split) into the first run directory.", formatter_class=raw, epilog="example:\n  bench predictor results/table1-trained-cpu results/baselines-trained-cpu --k 5,10,20,50,100,200 --repeats 20")
+    predictor.add_argument("run_dirs", metavar="RUN", nargs="+")
+    predictor.add_argument("--task", default="glue", help="ground-truth task (default glue, the mean)")
+    predictor.add_argument("--k", default="5,10,20,50,100,200", help="training-set sizes, comma-separated; default 5,10,20,50,100,200")
+    predictor.add_argument("--repeats", type=int, default=20, help="random splits per k; default 20")
+    predictor.add_argument("--trees", type=int, default=100, help="trees of the random forest; default 100")
+    predictor.add_argument("--seed", type=int, default=0, help="seed of the splits and forests; default 0")
+    predictor.set_defaults(handler=cmd_predictor)
 
     combine = sub.add_parser("combine", help="combination proxies from stored values", description="Evaluate registered combinations (or one --expr) from the stored values of other proxies and write them to the first run's derived.csv, where correlate, compare and reports read them.", formatter_class=raw, epilog="examples:\n  bench combine results/table1-trained-cpu results/baselines-trained-cpu --names all\n  bench combine RUN --name pca-ratio --expr 'log(v-pca) + 0.5 * log(params-nonemb)'")
     combine.add_argument("run_dirs", metavar="RUN", nargs="+")
