@@ -203,7 +203,7 @@ def render_pdf(report: Report, path: str | os.PathLike) -> int:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pdf.tmp")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # the names bench.store.writer.remove_temporaries cleans
     os.close(handle)
     try:
         with matplotlib.rc_context({**STYLE, "axes.grid": False}):

@@ -167,3 +167,16 @@ def _append_many(path: str, worker: int) -> None:
 
     for i in range(200):
         append_rows(Path(path), ("worker", "i", "pad"), [{"worker": worker, "i": i, "pad": "x" * 5000}])
+
+
+def test_remove_temporaries_deletes_only_the_leftovers_of_that_file(tmp_path):
+    from bench.store.writer import remove_temporaries, write_atomic
+
+    target = tmp_path / "report.html"
+    write_atomic(target, "<html></html>\n")
+    leftover = tmp_path / ".report.html.k2j4.tmp"
+    other = tmp_path / ".report.pdf.x9.tmp"
+    leftover.write_text("<ht")
+    other.write_text("%PD")
+    assert remove_temporaries(target) == [leftover]
+    assert not leftover.exists() and other.exists() and target.read_text() == "<html></html>\n"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bench.errors import UserError
 from bench.store import schema
-from bench.store.writer import write_atomic
+from bench.store.writer import remove_temporaries, write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -179,6 +179,8 @@ def run_report(args: argparse.Namespace) -> int:
         skipped = "; ".join(f"{n}: {why}" for n, why in results.skipped)
         raise UserError(f"no stored results found in {', '.join(args.runs)}" + (f" (skipped {skipped})" if skipped else "")
                         + "; give run directories made by `bench run`, or a folder holding them")
+    for name in ("report.html", "report-index.json", "report.pdf"):
+        remove_temporaries(out / name)  # left by a report that was killed while writing
     store_missing_analyses(results, args.bootstrap, args.bootstrap_seed)
     report = build_report(results, args.bootstrap, args.bootstrap_seed, progress=not args.no_progress)
     html = render_html(report)

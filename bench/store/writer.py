@@ -6,6 +6,8 @@
   exclusive lock on ``<file>.lock``, so two processes never interleave their rows. A kill
   during the write leaves at most one incomplete last line; :func:`repair_tail` cuts it off
   before the file is read or appended to again (``append_rows`` repairs first).
+* A writer killed between the two steps leaves a ``.<name>.*.tmp`` file and the old
+  ``<name>``; :func:`remove_temporaries` deletes such leftovers.
 * Floats are written with ``repr``, so a value read back is bit-identical.
 """
 
@@ -25,12 +27,29 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, prefix=temporary_prefix(path), suffix=".tmp", encoding="utf-8") as tmp:
         tmp.write(text)
         tmp.flush()
         os.fsync(tmp.fileno())
     os.chmod(tmp.name, 0o644)
     os.replace(tmp.name, path)
+
+
+def temporary_prefix(path: Path) -> str:
+    """Name prefix of the temporary files through which ``path`` is written: ``.<name>.``."""
+    return f".{Path(path).name}."
+
+
+def remove_temporaries(path: Path) -> list[Path]:
+    """Delete temporaries of ``path`` left by a writer that was killed; return them.
+
+    Only for a caller that is the one writer of ``path`` at this moment.
+    """
+    path = Path(path)
+    stale = sorted(path.parent.glob(f"{temporary_prefix(path)}*.tmp")) if path.parent.is_dir() else []
+    for leftover in stale:
+        leftover.unlink(missing_ok=True)
+    return stale
 
 
 def repair_tail(path: Path) -> None:
