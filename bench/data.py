@@ -93,6 +93,28 @@ DATA_FILES.update(
     {f"glue/{name}": DataFile(digest, f"{_GLUE}/{name}") for name, digest in _GLUE_SUMS.items()}
 )
 
+
+
+def _checksum_list(name: str) -> dict[str, DataFile]:
+    """Files listed in ``bench/checksums/<name>.sha256``.
+
+    The list's ``# source URL`` line gives the download prefix; each ``<sha256>  <relpath>``
+    line a file, downloaded from the prefix joined with ``relpath`` less its first folder.
+    """
+    listed: dict[str, DataFile] = {}
+    prefix = ""
+    for line in (Path(__file__).parent / "checksums" / f"{name}.sha256").read_text().splitlines():
+        if line.startswith("# source "):
+            prefix = line.removeprefix("# source ").strip()
+        elif line and not line.startswith("#"):
+            digest, relpath = line.split(maxsplit=1)
+            listed[relpath] = DataFile(digest, f"{prefix}/{relpath.split('/', 1)[1]}")
+    return listed
+
+
+#: the LiteTransformerSearch sets: per set two summaries and one model_config.yaml per model
+DATA_FILES.update(_checksum_list("lts"))
+
 _HOW_TO_FIX = (
     "pass --data-dir DIR (or set PROXYBENCH_DATA=DIR) pointing to a copy of the reference "
     "data laid out as in its README (e.g. DIR/flexibert/BERT_benchmark.json), or allow "

@@ -34,6 +34,12 @@ class Benchmark:
         tasks: the ground-truth tasks, the main task first.
         main_task: the task architectures are ranked by (e.g. a mean over the others).
         main_label: how messages name the main task (e.g. ``GLUE mean``).
+        files: further data files the loader reads, by their paths inside the reference data;
+            they are found and verified with ``file`` (in the same directory tree) before
+            ``load`` is called with the resolved ``file``.
+
+    Scores are oriented so that higher is better: a benchmark whose measure is better when
+    lower (perplexity) stores it negated under a task name that says so (``neg_valid_ppl``).
     """
 
     name: str
@@ -42,6 +48,7 @@ class Benchmark:
     tasks: tuple[str, ...]
     main_task: str
     main_label: str
+    files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.tasks or self.tasks[0] != self.main_task:

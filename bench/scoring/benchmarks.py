@@ -8,6 +8,7 @@ import the harness.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from bench import data
@@ -26,14 +27,40 @@ def default_benchmark(space):
     return next(iter(benchmarks.values()))
 
 
-def load_entries(benchmark, data_dir: str | None) -> list:
-    """The entries of ``benchmark``, read from its resolved and verified data file.
+def named_benchmark(space, name: str | None):
+    """The benchmark called ``name`` (the default one for ``None``).
 
     Raises:
-        UserError: for a file that cannot be found or verified (:func:`bench.data.resolve`).
+        UserError: for a name the space does not declare, listing the ones it does.
+    """
+    if name is None:
+        return default_benchmark(space)
+    benchmarks = space.benchmarks()
+    if name not in benchmarks:
+        known = ", ".join(benchmarks) or "none"
+        raise UserError(f"unknown benchmark {name!r} of space {space.name!r}; allowed: {known}")
+    return benchmarks[name]
+
+
+def load_entries(benchmark, data_dir: str | None) -> list:
+    """The entries of ``benchmark``, read from its resolved and verified data files.
+
+    Every file of :attr:`spaces.benchmark.Benchmark.files` is resolved and verified too; they
+    must be found in the same directory tree as the main file, which the loader reads them from.
+
+    Raises:
+        UserError: for a file that cannot be found or verified (:func:`bench.data.resolve`), or
+            further files found somewhere else than the main file.
         SpaceError: for a file the benchmark's loader cannot read.
     """
-    return benchmark.load(data.resolve(benchmark.file, data_dir))
+    main = data.resolve(benchmark.file, data_dir)
+    root = Path(str(main)[: -len(benchmark.file)])
+    for relpath in benchmark.files:
+        path = data.resolve(relpath, data_dir)
+        if path != root / relpath:
+            raise UserError(f"{relpath} was found at {path}, not beside {main}; keep the files of benchmark "
+                            f"{benchmark.name!r} in one data directory")
+    return benchmark.load(main)
 
 
 def run_benchmark(config: Mapping[str, Any]):

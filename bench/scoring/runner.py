@@ -44,10 +44,10 @@ class ArchSelection:
 
 
 def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir: str | None) -> ArchSelection:
-    """Resolve ``--archs``: ``benchmark``, ``deciles``, a count ``N`` sampled uniformly, or a JSON file.
+    """Resolve ``--archs``: ``benchmark[:NAME]``, ``deciles[:NAME]``, a count ``N`` sampled uniformly, or a JSON file.
 
-    ``benchmark`` and ``deciles`` read the space's default benchmark
-    (:func:`bench.scoring.benchmarks.default_benchmark`; FlexiBERT's: GLUE mean, 8 tasks).
+    ``benchmark`` and ``deciles`` read the space's benchmark called NAME, or its default one
+    (:func:`bench.scoring.benchmarks.named_benchmark`; FlexiBERT's: GLUE mean, 8 tasks).
     ``--limit K`` keeps K architectures: for ``benchmark`` they are spread evenly over the
     ranking by the benchmark's main task, so a small subset still spans the whole score range.
     ``deciles`` is one benchmark architecture per main-task decile, the one at the middle
@@ -58,11 +58,13 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
     """
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be a positive integer, got {limit}")
-    if spec in ("benchmark", "deciles"):
-        from bench.scoring.benchmarks import default_benchmark, load_entries
+    kind, _, name = spec.partition(":")
+    if kind in ("benchmark", "deciles"):
+        from bench.scoring.benchmarks import load_entries, named_benchmark
         from spaces import arch_hash
 
-        benchmark = default_benchmark(space)
+        benchmark = named_benchmark(space, name or None)
+        spec = kind
         entries = load_entries(benchmark, data_dir)
         ranked = sorted(entries, key=lambda e: (e.scores[benchmark.main_task], e.id))
         if spec == "deciles":
@@ -90,7 +92,7 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
         return ArchSelection(archs, {"sample": count, "limit": limit})
     path = Path(spec)
     if not path.is_file():
-        raise UserError(f"--archs {spec!r} is neither 'benchmark', 'deciles', a number, nor an existing JSON file")
+        raise UserError(f"--archs {spec!r} is neither 'benchmark[:NAME]', 'deciles[:NAME]', a number, nor an existing JSON file")
     raw = read_arch_json(path, "--archs")
     items = raw if isinstance(raw, list) else [raw]
     archs = []
