@@ -56,6 +56,7 @@ def get_space(name: str) -> SearchSpace:
 
 from spaces import flexibert  # noqa: E402,F401  (registers the built-in spaces)
 from spaces import nlu  # noqa
+from spaces import lts  # noqa
 
 __all__ = [
     "Architecture",

@@ -34,8 +34,9 @@ class Benchmark:
         tasks: the ground-truth tasks, the main task first.
         main_task: the task architectures are ranked by (e.g. a mean over the others).
         main_label: how messages name the main task (e.g. ``GLUE mean``).
-        files: further data files the loader reads, by their paths inside the reference data;
-            they are found and verified with ``file`` (in the same directory tree) before
+        files: further data files the loader reads, by their paths inside the reference data,
+            or a function of the resolved ``file`` that lists them (when ``file`` is their
+            index); they are found and verified in the same directory tree as ``file`` before
             ``load`` is called with the resolved ``file``.
 
     Scores are oriented so that higher is better: a benchmark whose measure is better when
@@ -48,7 +49,11 @@ class Benchmark:
     tasks: tuple[str, ...]
     main_task: str
     main_label: str
-    files: tuple[str, ...] = ()
+    files: tuple[str, ...] | Callable[[Path], tuple[str, ...]] = ()
+
+    def further_files(self, resolved: Path) -> tuple[str, ...]:
+        """The paths of :attr:`files` for the resolved main file."""
+        return self.files(resolved) if callable(self.files) else tuple(self.files)
 
     def __post_init__(self) -> None:
         if not self.tasks or self.tasks[0] != self.main_task:

@@ -55,7 +55,7 @@ def load_entries(benchmark, data_dir: str | None) -> list:
     """
     main = data.resolve(benchmark.file, data_dir)
     root = Path(str(main)[: -len(benchmark.file)])
-    for relpath in benchmark.files:
+    for relpath in benchmark.further_files(main):
         path = data.resolve(relpath, data_dir)
         if path != root / relpath:
             raise UserError(f"{relpath} was found at {path}, not beside {main}; keep the files of benchmark "
