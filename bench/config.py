@@ -117,7 +117,7 @@ class RunConfig:
             sample_seed=args.sample_seed,
             text=args.text,
             mode=args.mode,
-            loss=args.loss,
+            loss=args.loss if args.loss is not None else _space_default_loss(args.space),
             init=args.init,
             variant=args.variant,
             plugins=tuple(args.plugin),
@@ -240,3 +240,14 @@ class RunConfig:
             "plugins": list(settings.plugins),
             "data": dict(data),
         }
+
+
+def _space_default_loss(space: str) -> str:
+    """The gradient loss of a space's models when the user chose none (``token-ce`` if the space is unknown;
+    validation names it)."""
+    from spaces import SpaceError, get_space
+
+    try:
+        return get_space(space).default_loss
+    except SpaceError:
+        return "token-ce"

@@ -10,6 +10,19 @@ Tokenizer: the bert-base-uncased WordPiece vocabulary (30,522 tokens) shipped by
 ``[CLS] ... [SEP]``, with an all-ones attention mask and zero token types. The offsets
 depend only on the seed, so the same seed gives the same batch.
 
+Tokenizers (a space declares which its models read, :attr:`spaces.base.SearchSpace.tokenizer`):
+
+``bert-wordpiece``
+    as above (the encoder spaces).
+``word-rank``
+    the text's whitespace-separated words (WikiText is already word-tokenized, rare words
+    ``<unk>``), each mapped to its frequency rank in the text (0 = most frequent; ties by
+    first occurrence), and windows of ``seq_len`` consecutive ids without special tokens. The
+    decoder spaces' vocabularies (GPT-2's BPE, the word-level WikiText-103 / LM1B ones) do not
+    ship here; at initialisation the embedding rows are random, so what matters is that ids
+    have a realistic frequency profile, and that frequent tokens fall in the head cluster of
+    an adaptive embedding, as in those frequency-sorted vocabularies.
+
 Defaults per scale are in :mod:`bench.scales` (smoke 8×32, cpu 32×128, paper 128×512).
 """
 
@@ -71,6 +84,30 @@ def token_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np.nd
     return np.fromiter((tok for ids in encoded for tok in ids), dtype=np.int64)
 
 
+TOKENIZERS: tuple[str, ...] = ("bert-wordpiece", "word-rank")
+
+
+@lru_cache(maxsize=4)
+def word_rank_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np.ndarray:
+    """The words of the text source as frequency-rank ids (see the module docstring)."""
+    if text not in TEXT_FILES:
+        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
+    words = [word for line in text_lines(data.resolve(TEXT_FILES[text], data_dir)) for word in line.split()]
+    counts: dict[str, int] = {}
+    for word in words:
+        counts[word] = counts.get(word, 0) + 1
+    order = {word: rank for rank, word in enumerate(sorted(counts, key=lambda w: -counts[w]))}  # stable: first occurrence breaks ties
+    return np.fromiter((order[word] for word in words), dtype=np.int64, count=len(words))
+
+
+def _windows(stream: np.ndarray, batch_size: int, window: int, seed: int) -> np.ndarray:
+    positions = len(stream) - window
+    if positions < batch_size:
+        raise UserError(f"the text holds {len(stream)} tokens, too few for {batch_size} windows of {window}")
+    starts = np.random.default_rng(seed).choice(positions, size=batch_size, replace=False)
+    return np.stack([stream[s : s + window] for s in np.sort(starts)])
+
+
 def make_batch(stream: np.ndarray, batch_size: int, seq_len: int, seed: int) -> dict[str, torch.Tensor]:
     """``batch_size`` [CLS] window [SEP] sequences of length ``seq_len`` at seeded offsets.
 
@@ -79,13 +116,8 @@ def make_batch(stream: np.ndarray, batch_size: int, seq_len: int, seed: int) -> 
     """
     if batch_size < 1 or seq_len < 3:
         raise UserError(f"batch size must be >= 1 and sequence length >= 3, got {batch_size} and {seq_len}")
-    window = seq_len - 2
-    positions = len(stream) - window
-    if positions < batch_size:
-        raise UserError(f"the text holds {len(stream)} tokens, too few for {batch_size} windows of {window}")
+    ids = _windows(stream, batch_size, seq_len - 2, seed)
     tokenizer = load_tokenizer()
-    starts = np.random.default_rng(seed).choice(positions, size=batch_size, replace=False)
-    ids = np.stack([stream[s : s + window] for s in np.sort(starts)])
     cls = np.full((batch_size, 1), tokenizer.cls_token_id, dtype=np.int64)
     sep = np.full((batch_size, 1), tokenizer.sep_token_id, dtype=np.int64)
     input_ids = torch.from_numpy(np.concatenate([cls, ids, sep], axis=1))
@@ -96,6 +128,23 @@ def make_batch(stream: np.ndarray, batch_size: int, seq_len: int, seed: int) -> 
     }
 
 
-def proxy_batch(batch_size: int, seq_len: int, seed: int, text: str = "wikitext-2", data_dir: str | None = None) -> dict[str, torch.Tensor]:
-    """The proxy input batch for these sizes and seed, from ``text``."""
+def make_plain_batch(stream: np.ndarray, batch_size: int, seq_len: int, seed: int) -> dict[str, torch.Tensor]:
+    """``batch_size`` windows of ``seq_len`` consecutive ids at seeded offsets, no special tokens.
+
+    Raises:
+        UserError: for sizes that are not positive or a text too short for them.
+    """
+    if batch_size < 1 or seq_len < 2:
+        raise UserError(f"batch size must be >= 1 and sequence length >= 2, got {batch_size} and {seq_len}")
+    input_ids = torch.from_numpy(_windows(stream, batch_size, seq_len, seed))
+    return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+
+
+def proxy_batch(batch_size: int, seq_len: int, seed: int, text: str = "wikitext-2", data_dir: str | None = None,
+                tokenizer: str = "bert-wordpiece") -> dict[str, torch.Tensor]:
+    """The proxy input batch for these sizes and seed, from ``text`` through ``tokenizer``."""
+    if tokenizer == "word-rank":
+        return make_plain_batch(word_rank_stream(text, data_dir), batch_size, seq_len, seed)
+    if tokenizer != "bert-wordpiece":
+        raise UserError(f"unknown tokenizer {tokenizer!r}; allowed: {', '.join(TOKENIZERS)}")
     return make_batch(token_stream(text, data_dir), batch_size, seq_len, seed)

@@ -11,17 +11,23 @@
 
 from __future__ import annotations
 
+from torch import nn
+
 from proxies.context import ProxyContext
 from proxies.registry import register_proxy
 
 
 @register_proxy("params-nonemb", label="Non-embedding #Params", needs_forward=False)
 def params_nonembedding(ctx: ProxyContext) -> float:
-    """Parameters outside the embedding block: Σ numel(θ) over θ not in ``model.embeddings``."""
+    """Parameters outside the embedding block and the output layer: Σ numel(θ) over θ in neither
+    ``model.embeddings`` nor, where the model has one, ``model.lm_head`` (the decoders' adaptive
+    softmax, whose own tensors are output biases and projections). On the LTS decoders this is
+    archai's ``nonembedding`` count."""
     embeddings = getattr(ctx.model, "embeddings", None)
     if embeddings is None:
         raise ValueError("the model has no 'embeddings' block to leave out")
-    return float(ctx.num_params - sum(p.numel() for p in embeddings.parameters()))
+    outside = list(embeddings.parameters()) + list(getattr(ctx.model, "lm_head", nn.Identity()).parameters())
+    return float(ctx.num_params - sum(p.numel() for p in {id(p): p for p in outside}.values()))
 
 
 @register_proxy("flops", label="FLOPs", needs_flops=True)

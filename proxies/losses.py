@@ -6,6 +6,10 @@
     every sequence (at least one per sequence), chosen by a seeded generator. It uses only
     the model's own weights, so it is the masked-LM objective without masking the shared
     forward pass's input.
+``next-token``
+    Next-token cross-entropy of a decoder language model through its own output softmax
+    (``model.lm_nll``): position ``t`` predicts token ``t + 1``, averaged over the positions
+    whose both tokens are unmasked. The natural loss of the decoder space ``lts``.
 ``ones``
     The sum of the last hidden state, i.e. back-propagating a tensor of ones, as the
     benchmark's published proxy code does. Every built-in encoder ends in a LayerNorm whose
@@ -22,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-LOSSES: tuple[str, ...] = ("token-ce", "ones")
+LOSSES: tuple[str, ...] = ("token-ce", "next-token", "ones")
 TARGET_SHARE = 0.15
 
 
@@ -56,4 +60,13 @@ def proxy_loss(model: nn.Module, last_hidden: torch.Tensor, batch: Mapping[str, 
         positions = target_positions(batch, seed).to(last_hidden.device)
         logits = model.lm_logits(last_hidden[positions])
         return F.cross_entropy(logits.float(), batch["input_ids"][positions])
+    if kind == "next-token":
+        if not hasattr(model, "lm_nll"):
+            raise ValueError(f"{type(model).__name__} is not a decoder language model (no lm_nll()); use the token-ce loss")
+        ids = batch["input_ids"].to(last_hidden.device)
+        keep = torch.ones_like(ids[:, 1:], dtype=torch.bool)
+        if "attention_mask" in batch:
+            mask = batch["attention_mask"].to(last_hidden.device).bool()
+            keep = mask[:, 1:] & mask[:, :-1]
+        return model.lm_nll(last_hidden[:, :-1][keep], ids[:, 1:][keep]).float().mean()
     raise ValueError(f"unknown loss {kind!r}; allowed: {', '.join(LOSSES)}")

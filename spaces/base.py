@@ -63,6 +63,10 @@ class SearchSpace(ABC):
     variants: tuple[str, ...] = ("default",)
     #: What :meth:`stratum` groups architectures by, for messages (e.g. ``depth x hidden size``).
     strata: str = "none (one stratum)"
+    #: How proxy inputs are tokenized for this space's models (:data:`bench.inputs.TOKENIZERS`).
+    tokenizer: str = "bert-wordpiece"
+    #: The gradient proxies' loss when a run does not choose one (:data:`proxies.losses.LOSSES`).
+    default_loss: str = "token-ce"
 
     @abstractmethod
     def size(self) -> int:

@@ -55,6 +55,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from bench.cli.tables import render, with_ci
 
     runs = load_runs(args.run_dirs)
+    args.task = args.task or _main_task(runs)
     seed = runs.seeds[0]
     values, truth, _, _ = _aligned_values(runs, [args.proxy_a, args.proxy_b], args.task, seed, args.split, args.split_seed)
     diffs = paired_difference(values[args.proxy_a].to_numpy(float), values[args.proxy_b].to_numpy(float), truth, (args.proxy_a, args.proxy_b), args.task, args.bootstrap, args.bootstrap_seed)
@@ -75,6 +76,7 @@ def cmd_stratify(args: argparse.Namespace) -> int:
     from spaces import get_space
 
     runs = load_runs(args.run_dirs)
+    args.task = args.task or _main_task(runs)
     proxies = sorted(runs.rows["proxy"].unique())
     values, truth, strata, _ = _aligned_values(runs, proxies, args.task, runs.seeds[0], args.split, args.split_seed)
     labels = runs.labels()
@@ -159,6 +161,7 @@ def cmd_predictor(args: argparse.Namespace) -> int:
     if args.repeats < 2 or args.trees < 1:
         raise UserError(f"--repeats must be >= 2 and --trees >= 1, got {args.repeats} and {args.trees}")
     runs = load_runs(args.run_dirs, include_derived=False)
+    args.task = args.task or _main_task(runs)
     if runs.truth.empty:
         raise UserError(f"{runs.dirs[0]} has no ground truth; a predictor needs a benchmark run (--archs benchmark)")
     proxies = sorted(runs.rows["proxy"].unique())
@@ -266,6 +269,7 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     from bench.store.writer import write_atomic
 
     runs = load_runs(args.run_dirs, include_derived=False)
+    args.task = args.task or _main_task(runs)
     names = sorted(set(runs.rows["proxy"]) - set(_csv(args.exclude)))
     seed = runs.seeds[0]
     tune_values, tune_truth, tune_strata, _ = _aligned_values(runs, names, args.task, seed, "tune", args.split_seed)
@@ -331,7 +335,7 @@ def _csv(text: str) -> list[str]:
 
 
 def _common(parser: argparse.ArgumentParser, split: bool = True) -> None:
-    parser.add_argument("--task", default="glue", help="ground-truth task (default glue, the mean)")
+    parser.add_argument("--task", default=None, help="ground-truth task (default: the benchmark's main task, e.g. glue, the GLUE mean; neg_valid_ppl for lts)")
     if split:
         parser.add_argument("--split", choices=["all", "tune", "test"], default="all", help="all architectures, or the tune / held-out test half")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the tune/test split; default 0")
@@ -362,7 +366,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     predictor = sub.add_parser("predictor", help="few-shot predictors: a few trained architectures against the proxies", description="Fit a random forest on k trained architectures (features: the architecture encoding, the stored proxy values, or both) and rank the rest; repeated random splits give the mean and 95%% interval of Kendall tau per k, beside the best single proxy and the best size descriptor on the same test sets. Writes predictor.csv (summary) and predictor-splits.csv (every split) into the first run directory.", formatter_class=raw, epilog="example:\n  bench predictor results/table1-trained-cpu results/baselines-trained-cpu --k 5,10,20,50,100,200 --repeats 20")
     predictor.add_argument("run_dirs", metavar="RUN", nargs="+")
-    predictor.add_argument("--task", default="glue", help="ground-truth task (default glue, the mean)")
+    predictor.add_argument("--task", default=None, help="ground-truth task (default: the benchmark's main task, e.g. glue, the GLUE mean; neg_valid_ppl for lts)")
     predictor.add_argument("--k", default="5,10,20,50,100,200", help="training-set sizes, comma-separated; default 5,10,20,50,100,200")
     predictor.add_argument("--repeats", type=int, default=20, help="random splits per k; default 20")
     predictor.add_argument("--trees", type=int, default=100, help="trees of the random forest; default 100")
@@ -384,3 +388,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     search.add_argument("--objective", choices=["rho", "stratified-tau"], default="rho", help="what the tune half selects on: Spearman rho (default) or the stratified Kendall tau (what a proxy knows beyond depth and hidden size)")
     _common(search, split=False)
     search.set_defaults(handler=cmd_combo_search)
+
+
+def _main_task(runs) -> str:
+    from bench.scoring.benchmarks import main_task
+
+    return main_task(runs.configs[0])

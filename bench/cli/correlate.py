@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cor.add_argument("--split-seed", type=int, default=0, help="seed of the tune/test split; default 0")
     cor.add_argument("--metrics", choices=["basic", "all"], default="basic", help="basic: tau and rho; all: also Pearson r, precision at top 5%%/10%% and the best true rank found")
     cor.add_argument("--seed", type=int, default=None, help="initialisation seed whose values to use; default the run's first")
-    cor.add_argument("--tasks", default="glue", help="'glue' (the mean, default), 'all', or comma-separated tasks: cola,mnli,mrpc,qnli,qqp,rte,sst,sts")
+    cor.add_argument("--tasks", default=None, help="the benchmark's main task (default: glue, the GLUE mean, for flexibert; neg_valid_ppl for lts), 'all', or comma-separated tasks, e.g. cola,mnli,mrpc,qnli,qqp,rte,sst,sts")
     cor.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs (0: none); default 1000")
     cor.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap resampling; default 0")
     cor.set_defaults(handler=cmd_correlate)
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     ab = sub.add_parser("ablation", help="compare proxies across runs that differ in one setting", description="Kendall tau and Spearman rho (GLUE mean) of every proxy in every run, on the architectures all runs scored; each run is labelled by how its config differs from the first run's.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench ablation results/table1-trained-cpu results/ablation/mode-train --out results/ablation/table1-ablation.csv")
     ab.add_argument("run_dirs", metavar="RUN", nargs="+")
-    ab.add_argument("--task", default="glue", help="ground-truth task (default glue, the mean)")
+    ab.add_argument("--task", default=None, help="ground-truth task (default: the benchmark's main task, e.g. glue)")
     ab.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for CIs (default 0: none)")
     ab.add_argument("--out", default=None, help="also write the table as CSV here")
     ab.set_defaults(handler=cmd_ablation)
@@ -70,7 +70,7 @@ def cmd_correlate(args: argparse.Namespace) -> int:
         raise UserError(f"--seed {seed} is not a seed of this run; its seeds: {', '.join(map(str, runs.seeds))}")
     benchmark = run_benchmark(runs.configs[0])
     known = benchmark.tasks
-    tasks = list(known) if args.tasks == "all" else csv_list(args.tasks)
+    tasks = list(known) if args.tasks == "all" else csv_list(args.tasks) if args.tasks else [benchmark.main_task]
     unknown = [t for t in tasks if t not in known]
     if unknown:
         raise UserError(f"unknown task(s) {', '.join(unknown)}; allowed: all, {', '.join(known)}")
@@ -116,13 +116,16 @@ def cmd_table1(args: argparse.Namespace) -> int:
     if rows.empty:
         raise UserError(f"{args.run_dir} holds no result rows yet")
     seed = manifest["config"]["seeds"][0] if args.seed is None else args.seed
-    correlations = correlation_table(rows, truth, seed, ["glue"], args.bootstrap)
+    from bench.scoring.benchmarks import main_task
+
+    task = main_task(manifest["config"])
+    correlations = correlation_table(rows, truth, seed, [task], args.bootstrap)
     costs = None
     cost_path = Path(args.costs)
     if cost_path.is_file():
         costs = json.loads(cost_path.read_text())
     specs = {s.name: s for s in list_proxies()}
-    frame = table1_frame(correlations, {n: s.label for n, s in specs.items()}, {n: s.gradient_free for n, s in specs.items()}, costs)
+    frame = table1_frame(correlations, {n: s.label for n, s in specs.items()}, {n: s.gradient_free for n, s in specs.items()}, costs, task)
     write_atomic(Path(args.run_dir) / schema.TABLE1, frame.to_csv(index=False))
     config = manifest["config"]
     print(f"Table 1 from {args.run_dir}: {config['space']} ({config['variant']}), {int(frame['n'].max())} of {truth['bench_id'].nunique()} benchmark architectures scored, "
@@ -175,7 +178,11 @@ def cmd_ablation(args: argparse.Namespace) -> int:
     from bench.store.writer import write_atomic
     from bench.cli.tables import ablation_text
 
-    table = ablation_table(args.run_dirs, args.task, args.bootstrap)
+    from bench.scoring.benchmarks import main_task
+    from bench.store.runs import RunStore
+
+    task = args.task or main_task(RunStore(args.run_dirs[0]).manifest()["config"])
+    table = ablation_table(args.run_dirs, task, args.bootstrap)
     if args.out:
         write_atomic(Path(args.out), table.drop(columns=["config"]).to_csv(index=False))
     print(ablation_text(table))

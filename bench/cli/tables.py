@@ -83,15 +83,17 @@ def table1_frame(
     labels: Mapping[str, str],
     gradient_free: Mapping[str, bool],
     costs: Mapping[str, Any] | None,
+    task: str = "glue",
 ) -> pd.DataFrame:
-    """Table 1 rows: our τ/ρ (GLUE mean) with CIs, time, gradient-free flag, and the paper's values."""
-    glue = correlations[correlations["task"] == "glue"].set_index("proxy")
+    """Table 1 rows: our τ/ρ against ``task`` (the GLUE mean by default) with CIs, time, gradient-free
+    flag, and the paper's values (FlexiBERT's; none for another task)."""
+    glue = correlations[correlations["task"] == task].set_index("proxy")
     order = [p for p in TABLE1_ORDER if p in glue.index] + sorted(p for p in glue.index if p not in TABLE1_ORDER)
     times = (costs or {}).get("time_1000_evaluations_s", {})
     records = []
     for proxy in order:
         row = glue.loc[proxy]
-        paper = TABLE1.get(proxy)
+        paper = TABLE1.get(proxy) if task == "glue" else None
         records.append({
             "proxy": proxy,
             "label": labels.get(proxy, proxy),

@@ -80,3 +80,8 @@ def run_benchmark(config: Mapping[str, Any]):
     archs = config.get("archs") or {}
     files = {archs.get(key) for key in ("benchmark", "deciles")} if isinstance(archs, Mapping) else set()
     return next((b for b in space.benchmarks().values() if b.file in files), default)
+
+
+def main_task(config: Mapping[str, Any]) -> str:
+    """The main ground-truth task of a stored run's benchmark (``glue`` for FlexiBERT, ``neg_valid_ppl`` for LTS)."""
+    return run_benchmark(config).main_task

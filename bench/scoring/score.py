@@ -49,8 +49,16 @@ def init_seed(space, seed: int, arch_hash: str) -> int:
 
 
 @lru_cache(maxsize=2)
-def proxy_input(batch_size: int, seq_len: int, seed: int, text: str, data_dir: str | None):
-    return proxy_batch(batch_size, seq_len, derive_seed(seed, "proxy-batch"), text, data_dir)
+def proxy_input(batch_size: int, seq_len: int, seed: int, text: str, data_dir: str | None, tokenizer: str = "bert-wordpiece"):
+    return proxy_batch(batch_size, seq_len, derive_seed(seed, "proxy-batch"), text, data_dir, tokenizer)
+
+
+def space_input(settings: ScoringSettings):
+    """The proxy input batch of a run: its sizes, seed and text through its space's tokenizer."""
+    from spaces import get_space
+
+    tokenizer = get_space(settings.space).tokenizer
+    return proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir, tokenizer)
 
 
 def check_environment(settings: ScoringSettings) -> None:
@@ -65,7 +73,7 @@ def check_environment(settings: ScoringSettings) -> None:
 
     load_plugins(settings.plugins)
     get_space(settings.space)
-    proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
+    space_input(settings)
 
 
 def score_task(task: Task, settings: ScoringSettings) -> list[dict[str, Any]]:
@@ -84,7 +92,7 @@ def score_task(task: Task, settings: ScoringSettings) -> list[dict[str, Any]]:
     try:
         model = space.build_model(arch, init_seed(space, task.seed, task.arch_hash), settings.variant)
         reinitialise(model, settings.init, derive_seed(task.seed, "reinit", task.arch_hash))
-        batch = proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
+        batch = space_input(settings)
         results, pass_seconds = score(
             model,
             batch,

@@ -90,7 +90,7 @@ class PrefixProxyScorer:
     def __init__(
         self, space, settings, proxy: str, seed: int, budget_bytes: int = 1 << 30, block_cache_bytes: int = 256 << 20
     ) -> None:
-        from bench.scoring.score import init_seed, proxy_input
+        from bench.scoring.score import init_seed, space_input
         from proxies import get_proxy
 
         reason = prefix_unsupported(space, proxy, settings.train_mode)
@@ -103,7 +103,7 @@ class PrefixProxyScorer:
         self.seed = seed
         self.options = dict(settings.options.get(self.spec.name, self.spec.options))
         self.rule: PerLayer = self.spec.per_layer
-        self.batch = proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir)
+        self.batch = space_input(settings)
         self._init_seed = init_seed(space, seed, "")
         self._blocks: OrderedDict[tuple[int, int], nn.Module] = OrderedDict()
         self._block_bytes = 0
