@@ -131,10 +131,11 @@ class RunConfig:
     def from_manifest(cls, config: Mapping[str, Any], **execution: Any) -> "RunConfig":
         """The config a manifest's ``config`` records, with ``execution`` (jobs, backend, data_dir) added."""
         spec = config["archs"]
-        if "benchmark" in spec:
-            archs = "benchmark"
-        elif "deciles" in spec:
-            archs = "deciles"
+        if "benchmark" in spec or "deciles" in spec:
+            from bench.scoring.benchmarks import run_benchmark
+
+            kind = "benchmark" if "benchmark" in spec else "deciles"
+            archs = f"{kind}:{run_benchmark(config).name}"
         elif "sample" in spec:
             archs = str(spec["sample"])
         else:

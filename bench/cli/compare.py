@@ -7,7 +7,9 @@
                   beyond model size;
 ``combine``       evaluate registered or ad-hoc combination proxies from stored values into the
                   run's ``derived.csv``;
-``combo-search``  search combinations on the tune half and report the winner on the held-out half.
+``combo-search``  search combinations on the tune half and report the winner on the held-out half;
+``ceiling``, ``predictor``  noise ceilings and few-shot predictor baselines;
+``across``        every proxy on several benchmarks beside each one's best size baseline.
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.analysis.across import SIZE_DESCRIPTORS
 from bench.store import schema
 from bench.errors import UserError
 
 log = logging.getLogger(__name__)
-
-SIZE_DESCRIPTORS: tuple[str, ...] = ("params", "params-nonemb", "flops", "layers", "hidden-size", "layers-x-hidden")
 
 
 def _aligned_values(runs, proxies: list[str], task: str, seed: int, split: str, split_seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[str]]:
@@ -330,6 +331,53 @@ def cmd_combo_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_across(args: argparse.Namespace) -> int:
+    from bench.analysis.across import benchmark_rows, bootstrap_seed, summary
+    from bench.cli.tables import render
+    from bench.scoring.benchmarks import run_benchmark
+    from bench.store.load import load_runs
+    from bench.store.writer import write_atomic
+
+    if args.bootstrap < 0:
+        raise UserError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    tables, labels = [], {}
+    for group in args.benchmarks:
+        runs = load_runs(_csv(group))
+        if runs.truth.empty:
+            raise UserError(f"{group} has no ground truth; give benchmark runs (--archs benchmark[:NAME])")
+        config = runs.configs[0]
+        benchmark = run_benchmark(config)
+        label = f"{config['space']}:{benchmark.name}"
+        if any(t["benchmark"].iloc[0] == label for t in tables):
+            raise UserError(f"{group}: benchmark {label} is given twice; join runs of one benchmark with commas")
+        proxies = sorted(runs.rows["proxy"].unique())
+        values, truth, strata, _ = _aligned_values(runs, proxies, benchmark.main_task, runs.seeds[0], "all", 0)
+        tables.append(benchmark_rows(label, values, truth, strata, runs.directions(), args.bootstrap, bootstrap_seed(args.bootstrap_seed, label)))
+        labels.update(runs.labels())
+    table = pd.concat(tables, ignore_index=True)
+    overall = summary(table)
+    out = Path(args.out)
+    write_atomic(out, table.to_csv(index=False))
+    write_atomic(out.with_name(out.stem + "-summary.csv"), overall.to_csv(index=False))
+    names = list(dict.fromkeys(table["benchmark"]))
+    keyed = table.set_index(["proxy", "benchmark"])
+
+    def cell(proxy: str, name: str) -> str:
+        if (proxy, name) not in keyed.index:
+            return ""
+        row = keyed.loc[(proxy, name)]
+        delta = "" if pd.isna(row.get("delta_tau", np.nan)) else f" ({row['delta_tau']:+.2f})"
+        return f"{row['kendall_tau']:+.2f} / {row['stratified_tau']:+.2f}{delta}"
+
+    print(f"Kendall tau / stratified tau (difference in tau to the benchmark's best size descriptor) per benchmark; "
+          f"{args.bootstrap} paired resamples:")
+    rows = [(labels.get(r.proxy, r.proxy), f"{r.mean_rank:.1f}", f"{r.beats_size}/{r.loses_to_size}", *[cell(r.proxy, n) for n in names]) for r in overall.itertuples()]
+    print(render(("proxy", "mean rank", "beats/loses to size", *names), rows))
+    print("best size descriptor: " + ", ".join(f"{n}: {labels.get(b, b)}" for n, b in table.drop_duplicates("benchmark")[["benchmark", "best_size"]].itertuples(index=False)))
+    log.info("wrote %s and %s", out, out.with_name(out.stem + "-summary.csv"))
+    return 0
+
+
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -352,6 +400,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("run_dirs", metavar="RUN", nargs="+")
     _common(compare)
     compare.set_defaults(handler=cmd_compare)
+
+    across = sub.add_parser("across", help="every proxy on several benchmarks, beside the best size baseline of each", description="Per benchmark and proxy: Kendall tau and Spearman rho against the benchmark's main task, the size-stratified tau, the rank among the proxies, and the paired bootstrap difference to the benchmark's best size descriptor; per proxy: mean rank and on how many benchmarks it beats or loses to size (95%% interval of the difference above or below zero). Writes FILE and FILE-summary.csv.", formatter_class=raw, epilog="example:\n  bench across results/table1-trained-cpu,results/baselines-trained-cpu results/lts-*-cpu --out results/across-benchmarks.csv")
+    across.add_argument("benchmarks", metavar="RUN[,RUN...]", nargs="+", help="one argument per benchmark: its run directory, or comma-joined run directories over the same architectures")
+    across.add_argument("--out", default="results/across-benchmarks.csv", help="table to write (default results/across-benchmarks.csv)")
+    across.add_argument("--bootstrap", type=int, default=1000, help="paired bootstrap resamples; default 1000")
+    across.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the resampling; default 0")
+    across.set_defaults(handler=cmd_across)
 
     stratify = sub.add_parser("stratify", help="correlations within size strata (FlexiBERT: equal depth and hidden size)", description="Kendall tau and Spearman rho within each size stratum of the runs' space (FlexiBERT: architectures that share depth and hidden size), averaged weighted by group size, with a bootstrap CI (architectures resampled within groups). Writes stratified-SPLIT.csv into the first run directory.", formatter_class=raw, epilog="example:\n  bench stratify results/table1-trained-cpu results/baselines-trained-cpu")
     stratify.add_argument("run_dirs", metavar="RUN", nargs="+")

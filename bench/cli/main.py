@@ -17,6 +17,7 @@ import argparse
 import errno
 import importlib
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -63,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except user_errors() as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout went away (`bench correlate RUN | head`)
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:
             raise

@@ -53,7 +53,7 @@ def _yaml(path: Path) -> dict:
     import yaml
 
     try:
-        loaded = yaml.safe_load(Path(path).read_text())
+        loaded = yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise SpaceError(f"cannot read {path}: {exc}") from exc
     if not isinstance(loaded, dict):
