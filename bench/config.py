@@ -38,6 +38,7 @@ class ScoringSettings:
         plugins: modules that register proxies, imported in every worker.
         data_dir: the reference data directory (``None``: the default resolution).
         threads: torch threads per worker (0: leave torch's default).
+        tokenizer: how the proxy input is tokenized (``None``: the space's own).
     """
 
     space: str
@@ -54,6 +55,7 @@ class ScoringSettings:
     plugins: tuple[str, ...] = ()
     data_dir: str | None = None
     threads: int = 0
+    tokenizer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class RunConfig:
     mode: str = "eval"
     loss: str = "token-ce"
     init: str = "default"
+    tokenizer: str | None = None
     variant: str | None = None
     plugins: tuple[str, ...] = ()
     data_dir: str | None = None
@@ -119,6 +122,7 @@ class RunConfig:
             mode=args.mode,
             loss=args.loss if args.loss is not None else _space_default_loss(args.space),
             init=args.init,
+            tokenizer=getattr(args, "tokenizer", None),
             variant=args.variant,
             plugins=tuple(args.plugin),
             data_dir=args.data_dir,
@@ -155,6 +159,7 @@ class RunConfig:
             mode=config["mode"],
             loss=config.get("loss", "token-ce"),
             init=config.get("init", "default"),
+            tokenizer=config.get("tokenizer"),
             variant=config["variant"],
             plugins=tuple(config.get("plugins", [])),
             **execution,
@@ -192,6 +197,10 @@ class RunConfig:
             raise UserError(f"unknown loss {self.loss!r}; allowed: {', '.join(LOSSES)}")
         if self.init not in INIT_SCHEMES:
             raise UserError(f"unknown initialisation {self.init!r}; allowed: {', '.join(INIT_SCHEMES)}")
+        from bench.inputs import TOKENIZERS
+
+        if self.tokenizer is not None and self.tokenizer not in TOKENIZERS:
+            raise UserError(f"unknown tokenizer {self.tokenizer!r}; allowed: {', '.join(TOKENIZERS)}")
         settings = ScoringSettings(
             space=space.name,
             variant=space.check_variant(self.variant),
@@ -207,6 +216,7 @@ class RunConfig:
             plugins=tuple(self.plugins),
             data_dir=self.data_dir,
             threads=max(1, (os.cpu_count() or 1) // self.jobs) if self.jobs > 1 else 0,
+            tokenizer=None if self.tokenizer == space.tokenizer else self.tokenizer,
         )
         if settings.seq_len > 512:
             raise UserError(f"sequence length {settings.seq_len} exceeds the models' 512 positions")
@@ -238,6 +248,7 @@ class RunConfig:
             "mode": "train" if settings.train_mode else "eval",
             "loss": settings.loss,
             **({"init": settings.init} if settings.init != "default" else {}),
+            **({"tokenizer": settings.tokenizer} if settings.tokenizer is not None else {}),
             "plugins": list(settings.plugins),
             "data": dict(data),
         }

@@ -22,6 +22,9 @@ Tokenizers (a space declares which its models read, :attr:`spaces.base.SearchSpa
     ship here; at initialisation the embedding rows are random, so what matters is that ids
     have a realistic frequency profile, and that frequent tokens fall in the head cluster of
     an adaptive embedding, as in those frequency-sorted vocabularies.
+``bpe-rank``
+    a byte-level BPE (GPT-2's kind) of at most 16,384 tokens trained on the text itself, ids
+    replaced by their frequency rank; the alternative of the tokenizer ablation.
 
 Defaults per scale are in :mod:`bench.scales` (smoke 8×32, cpu 32×128, paper 128×512).
 """
@@ -84,7 +87,8 @@ def token_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np.nd
     return np.fromiter((tok for ids in encoded for tok in ids), dtype=np.int64)
 
 
-TOKENIZERS: tuple[str, ...] = ("bert-wordpiece", "word-rank")
+TOKENIZERS: tuple[str, ...] = ("bert-wordpiece", "word-rank", "bpe-rank")
+BPE_VOCAB = 16384
 
 
 @lru_cache(maxsize=4)
@@ -98,6 +102,27 @@ def word_rank_stream(text: str = "wikitext-2", data_dir: str | None = None) -> n
         counts[word] = counts.get(word, 0) + 1
     order = {word: rank for rank, word in enumerate(sorted(counts, key=lambda w: -counts[w]))}  # stable: first occurrence breaks ties
     return np.fromiter((order[word] for word in words), dtype=np.int64, count=len(words))
+
+
+@lru_cache(maxsize=2)
+def bpe_rank_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np.ndarray:
+    """The text through a byte-level BPE (GPT-2's kind of tokenizer) of at most :data:`BPE_VOCAB`
+    tokens trained on the text itself, each token id replaced by its frequency rank in the text."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    if text not in TEXT_FILES:
+        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
+    lines = text_lines(data.resolve(TEXT_FILES[text], data_dir))
+    tokenizer = ByteLevelBPETokenizer()
+    tokenizer.train_from_iterator(lines, vocab_size=BPE_VOCAB, min_frequency=2, show_progress=False)
+    ids = np.fromiter((i for encoding in tokenizer.encode_batch(lines) for i in encoding.ids), dtype=np.int64)
+    counts = np.bincount(ids)
+    first = np.full(len(counts), len(ids))
+    np.minimum.at(first, ids, np.arange(len(ids)))
+    order = np.lexsort((first, -counts))  # by frequency, ties by first occurrence
+    rank = np.empty(len(counts), dtype=np.int64)
+    rank[order] = np.arange(len(counts))
+    return rank[ids]
 
 
 def _windows(stream: np.ndarray, batch_size: int, window: int, seed: int) -> np.ndarray:
@@ -143,8 +168,9 @@ def make_plain_batch(stream: np.ndarray, batch_size: int, seq_len: int, seed: in
 def proxy_batch(batch_size: int, seq_len: int, seed: int, text: str = "wikitext-2", data_dir: str | None = None,
                 tokenizer: str = "bert-wordpiece") -> dict[str, torch.Tensor]:
     """The proxy input batch for these sizes and seed, from ``text`` through ``tokenizer``."""
-    if tokenizer == "word-rank":
-        return make_plain_batch(word_rank_stream(text, data_dir), batch_size, seq_len, seed)
+    if tokenizer in ("word-rank", "bpe-rank"):
+        stream = word_rank_stream(text, data_dir) if tokenizer == "word-rank" else bpe_rank_stream(text, data_dir)
+        return make_plain_batch(stream, batch_size, seq_len, seed)
     if tokenizer != "bert-wordpiece":
         raise UserError(f"unknown tokenizer {tokenizer!r}; allowed: {', '.join(TOKENIZERS)}")
     return make_batch(token_stream(text, data_dir), batch_size, seq_len, seed)

@@ -206,3 +206,22 @@ def test_an_unknown_benchmark_name_lists_the_allowed_ones(capsys, tmp_path):
     assert main(["run", "--space", "lts", "--archs", "benchmark:gpt3", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "unknown benchmark 'gpt3' of space 'lts'; allowed: gpt2-wt103, gpt2-lm1b, transxl-wt103, transxl-lm1b, transxl-wt103-homogeneous" in err
+
+
+def test_the_tokenizer_ablation_changes_only_the_input_and_is_recorded(tmp_path):
+    import json
+
+    from bench.inputs import bpe_rank_stream
+
+    stream = bpe_rank_stream("wikitext-2")
+    assert stream.min() == 0 and np.bincount(stream)[0] == np.bincount(stream).max()
+    assert np.array_equal(stream, bpe_rank_stream.__wrapped__("wikitext-2"))  # deterministic training
+    base = ["run", "--space", "lts", "--archs", "benchmark:gpt2-wt103", "--limit", "2", "--proxies", "params,v-pca",
+            "--batch-size", "2", "--seq-len", "12", "--no-progress"]
+    assert main([*base, "--out", str(tmp_path / "words")]) == 0
+    assert main([*base, "--tokenizer", "bpe-rank", "--out", str(tmp_path / "bpe")]) == 0
+    assert "tokenizer" not in json.loads((tmp_path / "words" / "manifest.json").read_text())["config"]
+    assert json.loads((tmp_path / "bpe" / "manifest.json").read_text())["config"]["tokenizer"] == "bpe-rank"
+    words, bpe = (pd.read_csv(tmp_path / d / "rows.csv").set_index(["arch_hash", "proxy"])["value"] for d in ("words", "bpe"))
+    assert words.xs("params", level="proxy").equals(bpe.xs("params", level="proxy"))
+    assert main([*base, "--tokenizer", "sentencepiece", "--out", str(tmp_path / "x")]) == 2

@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--text", default="wikitext-2", help="input text source: wikitext-2 (validation split, default), wikitext-2-test, or glue-sst2 (SST-2 training sentences)")
     run.add_argument("--mode", choices=["eval", "train"], default="eval", help="model mode during the pass: eval (no dropout, default) or train (seeded dropout)")
     run.add_argument("--loss", default=None, help="loss for gradient-based proxies: token-ce (tied-decoder token cross-entropy; default of the encoder spaces), next-token (next-token cross-entropy through the tied softmax; default of the decoder space lts) or ones (sum of the last hidden state, as the published code; degenerate, see docs)")
+    run.add_argument("--tokenizer", default=None, help="how the proxy input is tokenized: bert-wordpiece (the encoder spaces' default), word-rank (frequency-ranked words; the lts default) or bpe-rank (a byte-level BPE trained on the text, ids frequency-ranked); see bench/inputs.py")
     run.add_argument("--init", default="default", help="weight initialisation: default (the space's own, BERT N(0, 0.02)), xavier-uniform, kaiming-normal or torch-default")
     run.add_argument("--proxy-option", type=proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")

@@ -57,7 +57,7 @@ def space_input(settings: ScoringSettings):
     """The proxy input batch of a run: its sizes, seed and text through its space's tokenizer."""
     from spaces import get_space
 
-    tokenizer = get_space(settings.space).tokenizer
+    tokenizer = settings.tokenizer or get_space(settings.space).tokenizer
     return proxy_input(settings.batch_size, settings.seq_len, settings.sample_seed, settings.text, settings.data_dir, tokenizer)
 
 
