@@ -88,14 +88,18 @@ class AdaptiveLogSoftmax(nn.Module):
         reduced = hidden @ projection.weight if isinstance(projection, nn.Linear) else hidden
         return F.linear(reduced, weight, bias)
 
+    def _head(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of the head tokens and, after them, of each tail cluster."""
+        weight, projection = self._cluster(0)
+        bias = self.bias[: self.cutoffs[1]]
+        if self.n_clusters:
+            weight = torch.cat([weight, self.cluster_weight])
+            bias = torch.cat([bias, self.cluster_bias])
+        return F.log_softmax(self._logits(hidden, weight, bias, projection), dim=-1)
+
     def log_probs(self, hidden: torch.Tensor) -> torch.Tensor:
         """Log-probabilities of every token, ``(N, d_model) → (N, n_token)``."""
-        head_weight, head_projection = self._cluster(0)
-        head_bias = self.bias[: self.cutoffs[1]]
-        if self.n_clusters:
-            head_weight = torch.cat([head_weight, self.cluster_weight])
-            head_bias = torch.cat([head_bias, self.cluster_bias])
-        head = F.log_softmax(self._logits(hidden, head_weight, head_bias, head_projection), dim=-1)
+        head = self._head(hidden)
         parts = [head[:, : self.cutoffs[1]]]
         for i in range(1, self.n_clusters + 1):
             weight, projection = self._cluster(i)
@@ -106,12 +110,7 @@ class AdaptiveLogSoftmax(nn.Module):
     def nll(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of ``targets`` (N,) given ``hidden`` (N, d_model), per position,
         computing each tail cluster only for the positions whose target is in it."""
-        head_weight, head_projection = self._cluster(0)
-        head_bias = self.bias[: self.cutoffs[1]]
-        if self.n_clusters:
-            head_weight = torch.cat([head_weight, self.cluster_weight])
-            head_bias = torch.cat([head_bias, self.cluster_bias])
-        head = F.log_softmax(self._logits(hidden, head_weight, head_bias, head_projection), dim=-1)
+        head = self._head(hidden)
         shortlist = targets < self.cutoffs[1]
         result = torch.zeros_like(targets, dtype=head.dtype)
         result[shortlist] = -head[shortlist].gather(1, targets[shortlist, None]).squeeze(1)
