@@ -136,10 +136,12 @@ class RunConfig:
         """The config a manifest's ``config`` records, with ``execution`` (jobs, backend, data_dir) added."""
         spec = config["archs"]
         if "benchmark" in spec or "deciles" in spec:
-            from bench.scoring.benchmarks import run_benchmark
+            from bench.scoring.benchmarks import default_benchmark, run_benchmark
+            from spaces import get_space
 
             kind = "benchmark" if "benchmark" in spec else "deciles"
-            archs = f"{kind}:{run_benchmark(config).name}"
+            benchmark = run_benchmark(config)
+            archs = kind if benchmark is default_benchmark(get_space(config["space"])) else f"{kind}:{benchmark.name}"
         elif "sample" in spec:
             archs = str(spec["sample"])
         else:

@@ -15,4 +15,5 @@ for set in "${SETS[@]}"; do
   "$BENCH" correlate "$out" --tasks all --metrics all --bootstrap 1000
   "$BENCH" stratify "$out" --bootstrap 1000
   "$BENCH" ceiling "$out"
+  "$BENCH" predictor "$out"
 done
