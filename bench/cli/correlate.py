@@ -20,7 +20,7 @@ examples:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the analysis commands."""
-    cor = sub.add_parser("correlate", help="rank correlations of a run against ground truth", description="Kendall tau, Spearman rho and Pearson r (signed), precision at top-k and best true rank, each with a percentile-bootstrap 95%% CI, of each proxy in one or more runs against the GLUE mean and each GLUE task. Writes correlations.csv (correlations-tune.csv / -test.csv for a split) into the first run directory.", epilog=CORRELATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cor = sub.add_parser("correlate", help="rank correlations of a run against ground truth", description="Kendall tau, Spearman rho and Pearson r (signed), precision at top-k and best true rank, each with a percentile-bootstrap 95%% CI, of each proxy in one or more runs against the benchmark's main task (the GLUE mean; negated validation perplexity on lts) and, with --tasks all, each task. Writes correlations.csv (correlations-tune.csv / -test.csv for a split) into the first run directory.", epilog=CORRELATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     cor.add_argument("run_dirs", metavar="RUN", nargs="+", help="run directories made by `bench run` over the same benchmark architectures (their proxies are analysed together)")
     cor.add_argument("--split", choices=["all", "tune", "test"], default="all", help="all architectures (default), or the tune / held-out test half of a fixed seeded split")
     cor.add_argument("--split-seed", type=int, default=0, help="seed of the tune/test split; default 0")

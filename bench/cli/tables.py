@@ -146,4 +146,5 @@ def ablation_text(table: pd.DataFrame) -> str:
             else:
                 cells.append("-")
         rows.append((proxy, *cells))
-    return "Kendall tau / Spearman rho against the GLUE mean\n" + render(("proxy", *settings), rows)
+    tasks = ", ".join(dict.fromkeys(table["task"])) if "task" in table else "the main task"
+    return f"Kendall tau / Spearman rho against {tasks}\n" + render(("proxy", *settings), rows)
