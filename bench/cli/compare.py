@@ -342,7 +342,7 @@ def cmd_across(args: argparse.Namespace) -> int:
         raise UserError(f"--bootstrap must be >= 0, got {args.bootstrap}")
     tables, labels = [], {}
     for group in args.benchmarks:
-        runs = load_runs(_csv(group))
+        runs = load_runs(_csv(group), include_derived=False)  # registered proxies only: the same set on every benchmark
         if runs.truth.empty:
             raise UserError(f"{group} has no ground truth; give benchmark runs (--archs benchmark[:NAME])")
         config = runs.configs[0]
@@ -367,7 +367,8 @@ def cmd_across(args: argparse.Namespace) -> int:
             return ""
         row = keyed.loc[(proxy, name)]
         delta = "" if pd.isna(row.get("delta_tau", np.nan)) else f" ({row['delta_tau']:+.2f})"
-        return f"{row['kendall_tau']:+.2f} / {row['stratified_tau']:+.2f}{delta}"
+        stratified = "n/a" if pd.isna(row["stratified_tau"]) else f"{row['stratified_tau']:+.2f}"
+        return f"{row['kendall_tau']:+.2f} / {stratified}{delta}"
 
     print(f"Kendall tau / stratified tau (difference in tau to the benchmark's best size descriptor) per benchmark; "
           f"{args.bootstrap} paired resamples:")
