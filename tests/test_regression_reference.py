@@ -2,15 +2,15 @@
 
 ``results/regression-smoke`` is a committed run of every proxy on 24 FlexiBERT benchmark
 architectures at the smoke scale, and ``results/regression-smoke-lts-{gpt2-wt103,transxl-wt103}``
-the same on 16 architectures of each LTS decoder family. This test reruns each config and fails
+the same on 10 architectures of each LTS decoder family. This test reruns each config and fails
 with the list of every Kendall τ / Spearman ρ (per proxy and task) that moved by more than the
 stated tolerance, or of every proxy whose definition version changed. Regenerate a reference
 after an intended change with:
 
     rm -rf results/regression-smoke
     bench run --proxies all --space flexibert --archs benchmark --limit 24 --scale smoke --out results/regression-smoke
-    bench run --proxies all --space lts --archs benchmark:gpt2-wt103 --limit 16 --scale smoke --out results/regression-smoke-lts-gpt2-wt103
-    bench run --proxies all --space lts --archs benchmark:transxl-wt103 --limit 16 --scale smoke --out results/regression-smoke-lts-transxl-wt103
+    bench run --proxies all --space lts --archs benchmark:gpt2-wt103 --limit 10 --scale smoke --out results/regression-smoke-lts-gpt2-wt103
+    bench run --proxies all --space lts --archs benchmark:transxl-wt103 --limit 10 --scale smoke --out results/regression-smoke-lts-transxl-wt103
 """
 
 from __future__ import annotations
