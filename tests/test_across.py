@@ -59,6 +59,9 @@ def test_differences_are_to_the_best_size_descriptor_and_ranks_follow_tau(across
         np.testing.assert_allclose(others["delta_tau"], others["kendall_tau"] - tau_best, atol=1e-12)
         assert (others["delta_tau_lo"] <= others["delta_tau"] + 1e-12).all() and (others["delta_tau"] <= others["delta_tau_hi"] + 1e-12).all()
         assert group.loc[group["kendall_tau"].idxmax(), "rank"] == 1
+        tau_params = group.set_index("proxy").loc["params", "kendall_tau"]
+        not_params = group[group["proxy"] != "params"]
+        np.testing.assert_allclose(not_params["delta_params_tau"], not_params["kendall_tau"] - tau_params, atol=1e-12)
     mean_rank = table.groupby("proxy")["rank"].mean()
     np.testing.assert_allclose(summary.set_index("proxy").loc[mean_rank.index, "mean_rank"], mean_rank)
     assert summary.set_index("proxy")["benchmarks"].to_dict() == table.groupby("proxy").size().to_dict()

@@ -5,7 +5,8 @@ Kendall τ and Spearman ρ against the main task, the size-stratified τ
 (:func:`bench.analysis.stats.stratified_correlation`), and the paired bootstrap difference
 ``Δτ = τ(p) − τ(s*)``, ``Δρ`` likewise, to the benchmark's best size descriptor ``s*`` (the one
 of :data:`SIZE_DESCRIPTORS` with the highest τ on that benchmark: chosen on the same data, so
-the comparison favours the baseline). Proxies are ranked by τ within each benchmark (1 = best);
+the comparison favours the baseline), and the same to #Params (``delta_params_tau``, ...).
+Proxies are ranked by τ within each benchmark (1 = best);
 the summary gives each proxy's mean rank over the benchmarks it was scored on and on how many
 its Δτ interval lies above zero (beats size) or below (loses to size).
 """
@@ -42,11 +43,13 @@ def benchmark_rows(benchmark: str, values: pd.DataFrame, truth: np.ndarray, stra
         record = {"benchmark": benchmark, "proxy": p, "n": int(finite.sum()), "kendall_tau": tau(p),
                   "spearman_rho": spearman(column[finite], truth[finite]) if finite.sum() >= 3 else float("nan"),
                   "stratified_tau": strat["kendall_tau"], "strata": strat["strata"], "best_size": best_size or ""}
-        if best_size is not None and p != best_size:
-            diffs = {d.statistic: d for d in paired_difference(column, oriented[best_size], truth, (p, best_size), benchmark, n_boot, seed)}
+        for baseline, prefix in ((best_size, "delta"), ("params" if "params" in oriented else None, "delta_params")):
+            if baseline is None or p == baseline:
+                continue
+            diffs = {d.statistic: d for d in paired_difference(column, oriented[baseline], truth, (p, baseline), benchmark, n_boot, seed)}
             for stat, short in (("kendall_tau", "tau"), ("spearman_rho", "rho")):
                 d = diffs[stat]
-                record.update({f"delta_{short}": d.difference, f"delta_{short}_lo": d.lo, f"delta_{short}_hi": d.hi})
+                record.update({f"{prefix}_{short}": d.difference, f"{prefix}_{short}_lo": d.lo, f"{prefix}_{short}_hi": d.hi})
         records.append(record)
     frame = pd.DataFrame.from_records(records)
     frame["rank"] = frame["kendall_tau"].rank(ascending=False, method="min")
