@@ -94,7 +94,6 @@ DATA_FILES.update(
 )
 
 
-
 def _checksum_list(name: str) -> dict[str, DataFile]:
     """Files listed in ``bench/checksums/<name>.sha256``.
 

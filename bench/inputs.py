@@ -77,13 +77,31 @@ def text_lines(path: Path) -> list[str]:
     return lines
 
 
+def source_lines(text: str, data_dir: str | None = None) -> list[str]:
+    """The lines of the text source ``text`` (:data:`TEXT_FILES`), resolved and verified.
+
+    Raises:
+        UserError: for an unknown source, or a file that cannot be found or verified.
+    """
+    if text not in TEXT_FILES:
+        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
+    return text_lines(data.resolve(TEXT_FILES[text], data_dir))
+
+
+def frequency_ranks(ids: np.ndarray) -> np.ndarray:
+    """``ids`` with each id replaced by its frequency rank in ``ids`` (0 = most frequent; ties
+    broken by first occurrence)."""
+    _, first, inverse, counts = np.unique(ids, return_index=True, return_inverse=True, return_counts=True)
+    order = np.lexsort((first, -counts))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[inverse]
+
+
 @lru_cache(maxsize=4)
 def token_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np.ndarray:
     """All token ids of the text source, concatenated (without special tokens)."""
-    if text not in TEXT_FILES:
-        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
-    path = data.resolve(TEXT_FILES[text], data_dir)
-    encoded = load_tokenizer(data_dir)(text_lines(path), add_special_tokens=False)["input_ids"]
+    encoded = load_tokenizer(data_dir)(source_lines(text, data_dir), add_special_tokens=False)["input_ids"]
     return np.fromiter((tok for ids in encoded for tok in ids), dtype=np.int64)
 
 
@@ -94,14 +112,10 @@ BPE_VOCAB = 16384
 @lru_cache(maxsize=4)
 def word_rank_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np.ndarray:
     """The words of the text source as frequency-rank ids (see the module docstring)."""
-    if text not in TEXT_FILES:
-        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
-    words = [word for line in text_lines(data.resolve(TEXT_FILES[text], data_dir)) for word in line.split()]
-    counts: dict[str, int] = {}
-    for word in words:
-        counts[word] = counts.get(word, 0) + 1
-    order = {word: rank for rank, word in enumerate(sorted(counts, key=lambda w: -counts[w]))}  # stable: first occurrence breaks ties
-    return np.fromiter((order[word] for word in words), dtype=np.int64, count=len(words))
+    words = [word for line in source_lines(text, data_dir) for word in line.split()]
+    first_seen: dict[str, int] = {}
+    ids = np.fromiter((first_seen.setdefault(word, len(first_seen)) for word in words), dtype=np.int64, count=len(words))
+    return frequency_ranks(ids)
 
 
 @lru_cache(maxsize=2)
@@ -110,19 +124,14 @@ def bpe_rank_stream(text: str = "wikitext-2", data_dir: str | None = None) -> np
     tokens trained on the text itself, each token id replaced by its frequency rank in the text."""
     from tokenizers import ByteLevelBPETokenizer
 
-    if text not in TEXT_FILES:
-        raise UserError(f"unknown text source {text!r}; allowed: {', '.join(TEXT_FILES)}")
-    lines = text_lines(data.resolve(TEXT_FILES[text], data_dir))
+    lines = source_lines(text, data_dir)
     tokenizer = ByteLevelBPETokenizer()
     tokenizer.train_from_iterator(lines, vocab_size=BPE_VOCAB, min_frequency=2, show_progress=False)
-    ids = np.fromiter((i for encoding in tokenizer.encode_batch(lines) for i in encoding.ids), dtype=np.int64)
-    counts = np.bincount(ids)
-    first = np.full(len(counts), len(ids))
-    np.minimum.at(first, ids, np.arange(len(ids)))
-    order = np.lexsort((first, -counts))  # by frequency, ties by first occurrence
-    rank = np.empty(len(counts), dtype=np.int64)
-    rank[order] = np.arange(len(counts))
-    return rank[ids]
+    return frequency_ranks(np.fromiter((i for encoding in tokenizer.encode_batch(lines) for i in encoding.ids), dtype=np.int64))
+
+
+#: the tokenizers whose batches are plain windows of frequency-rank ids
+_RANKED_STREAMS = {"word-rank": word_rank_stream, "bpe-rank": bpe_rank_stream}
 
 
 def _windows(stream: np.ndarray, batch_size: int, window: int, seed: int) -> np.ndarray:
@@ -168,9 +177,8 @@ def make_plain_batch(stream: np.ndarray, batch_size: int, seq_len: int, seed: in
 def proxy_batch(batch_size: int, seq_len: int, seed: int, text: str = "wikitext-2", data_dir: str | None = None,
                 tokenizer: str = "bert-wordpiece") -> dict[str, torch.Tensor]:
     """The proxy input batch for these sizes and seed, from ``text`` through ``tokenizer``."""
-    if tokenizer in ("word-rank", "bpe-rank"):
-        stream = word_rank_stream(text, data_dir) if tokenizer == "word-rank" else bpe_rank_stream(text, data_dir)
-        return make_plain_batch(stream, batch_size, seq_len, seed)
-    if tokenizer != "bert-wordpiece":
+    if tokenizer == "bert-wordpiece":
+        return make_batch(token_stream(text, data_dir), batch_size, seq_len, seed)
+    if tokenizer not in _RANKED_STREAMS:
         raise UserError(f"unknown tokenizer {tokenizer!r}; allowed: {', '.join(TOKENIZERS)}")
-    return make_batch(token_stream(text, data_dir), batch_size, seq_len, seed)
+    return make_plain_batch(_RANKED_STREAMS[tokenizer](text, data_dir), batch_size, seq_len, seed)

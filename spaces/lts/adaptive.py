@@ -23,6 +23,14 @@ from torch import nn
 from torch.nn import functional as F
 
 
+class Projection(nn.Linear):
+    """A bias-free map of a cluster's embedding width to ``d_model`` (its own type, so that the
+    model's initialisation can give projections their own scale)."""
+
+    def __init__(self, width: int, d_model: int) -> None:
+        super().__init__(width, d_model, bias=False)
+
+
 class AdaptiveEmbedding(nn.Module):
     """``ids (B, T) → √d · P_i E_i[ids]`` of shape (B, T, d_model)."""
 
@@ -36,7 +44,7 @@ class AdaptiveEmbedding(nn.Module):
             width = d_embed // div_val**i
             self.tables.append(nn.Embedding(self.bounds[i + 1] - self.bounds[i], width))
             projected = div_val > 1 or width != d_model
-            self.projections.append(nn.Linear(width, d_model, bias=False) if projected else nn.Identity())
+            self.projections.append(Projection(width, d_model) if projected else nn.Identity())
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         if len(self.tables) == 1:
@@ -71,7 +79,7 @@ class AdaptiveLogSoftmax(nn.Module):
         for i, tied in enumerate(tie_projs[: len(cutoffs)]):
             width = d_embed if div_val == 1 else d_embed // div_val**i
             if not tied and (div_val > 1 or width != d_model):
-                self.own_projections[str(i)] = nn.Linear(width, d_model, bias=False)
+                self.own_projections[str(i)] = Projection(width, d_model)
 
     def _cluster(self, i: int) -> tuple[torch.Tensor, nn.Module]:
         """Weight rows (tokens × width) and projection of output cluster ``i``."""

@@ -30,7 +30,7 @@ from torch.nn import functional as F
 from transformers import PreTrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import BaseModelOutput
 
-from spaces.lts.adaptive import AdaptiveEmbedding, AdaptiveLogSoftmax
+from spaces.lts.adaptive import AdaptiveEmbedding, AdaptiveLogSoftmax, Projection
 from spaces.taps import Tap, collect_taps
 
 
@@ -221,7 +221,7 @@ class LtsPreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=0.01 if getattr(module, "_lts_projection", False) else 0.02)
+            nn.init.normal_(module.weight, mean=0.0, std=0.01 if isinstance(module, Projection) else 0.02)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
@@ -253,9 +253,6 @@ class LtsModel(LtsPreTrainedModel):
         self.output_dropout = nn.Dropout(config.dropout) if config.family != "gpt2" else None
         self.lm_head = AdaptiveLogSoftmax(self.embeddings.words, config.n_token, config.d_embed, config.d_model,
                                           tuple(config.cutoffs), config.div_val, tuple(config.tie_projs))
-        for module in [*self.embeddings.words.projections, *self.lm_head.own_projections.values()]:
-            if isinstance(module, nn.Linear):
-                module._lts_projection = True
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Module:
