@@ -2,13 +2,15 @@
 
 Sections, in the paper's order:
 
-1. **Ranking on the FlexiBERT benchmark** — per benchmark run (ground truth, one seed, not
-   an ablation run): Table 1, Fig. 2, the proxy heat-map, τ per GLUE task when stored;
-   then Table 6.
-2. **Seed stability** — per multi-seed run: the stability table and Fig. 4.
-3. **Cost** — per ``proxy_cost.json``: the cost table and the log-scale bar chart.
-4. **Ablations** — stored ablation tables, else the one ``bench report`` stored from the ablation runs.
-5. **NLU search and accuracy** — Tables 2-5, 7, 8; searches, traces, Fig. 5.
+1. **Ranking on the benchmarks** — per benchmark run (ground truth, one seed, not an
+   ablation run; FlexiBERT and LTS): Table 1, Fig. 2, the proxy heat-map, τ per task when
+   stored; then Table 6.
+2. **Evidence** — per benchmark run: the noise ceiling, each proxy beside it, the few-shot
+   predictor curves; then every proxy across the benchmarks (``bench across``).
+3. **Seed stability** — per multi-seed run: the stability table and Fig. 4.
+4. **Cost** — per ``proxy_cost.json``: the cost table and the log-scale bar chart.
+5. **Ablations** — stored ablation tables, else the one ``bench report`` stored from the ablation runs.
+6. **NLU search and accuracy** — Tables 2-5, 7, 8; searches, traces, Fig. 5.
 
 Every number is read from stored files (``bench report`` first stores the statistics a
 result directory lacks; see :mod:`bench.cli.report`). Whatever is absent is a
@@ -27,13 +29,15 @@ from reports.load import ProxyRun, Results
 from reports.model import Block, Missing, Report, Section
 from reports.section_analysis import (ablation_from_file, ablation_from_report, cost_blocks, missing_ablation, missing_ablation_table, missing_cost,
                                       missing_stability, stability_blocks)
-from reports.section_benchmark import glue_correlations, heatmap_block, missing_correlations, scatter_block, table1, table6, tasks_table
+from reports.section_benchmark import heatmap_block, main_correlations, missing_correlations, scatter_block, table1, table6, tasks_table
+from reports.section_evidence import across_table, evidence_blocks
 from reports.section_heldout_seeds import heldout_seeds_blocks
 from reports.section_nlu import nlu_blocks
 
 log = logging.getLogger(__name__)
 
 _SCALE_ORDER = {"paper": 0, "cpu": 1, "smoke": 2}
+ACROSS_COMMAND = "bench across results/table1-trained-cpu,results/baselines-trained-cpu results/lts-*-cpu --out results/across-benchmarks.csv"
 TABLE1_COMMAND = "bench run --proxies all --space flexibert --archs benchmark --scale cpu --jobs 2 --out results/table1-trained-cpu && bench table1 results/table1-trained-cpu"
 
 
@@ -69,7 +73,7 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
     main_runs = benchmark_runs(results)
 
     def add_run(run: ProxyRun) -> None:
-        correlations = glue_correlations(run, n_boot, boot_seed)
+        correlations = main_correlations(run, n_boot, boot_seed)
         if correlations is None:
             ranking.extend(missing_correlations(run, n_boot, boot_seed))
         else:
@@ -82,8 +86,12 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
         if by_task is not None:
             ranking.append(by_task)
 
+    evidence: list[Block] = []
     for run in main_runs:
         steps.append((f"Table 1 {run.name}", lambda run=run: add_run(run)))
+        steps.append((f"evidence {run.name}", lambda run=run: evidence.extend(evidence_blocks(run))))
+    for across in results.across:
+        steps.append((f"across {across.path.name}", lambda a=across: evidence.append(across_table(a))))
     stability: list[Block] = []
     for run in stability_runs(results):
         steps.append((f"stability {run.name}", lambda run=run: stability.extend(stability_blocks(run))))
@@ -111,6 +119,8 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
         ranking.append(Missing("table1", "Table 1 — zero-shot proxies on the FlexiBERT benchmark", "No stored benchmark run with ground truth.", [TABLE1_COMMAND]))
         ranking.append(Missing("fig2", "Figure 2 — proxy value against GLUE score", "No stored benchmark run with ground truth.", [TABLE1_COMMAND]))
     ranking.append(table6(results.runs))
+    if not results.across:
+        evidence.append(Missing("across-benchmarks", "Every proxy on every benchmark", "No stored `bench across` table.", [ACROSS_COMMAND]))
     if not stability:
         stability.append(missing_stability())
     if not costs:
@@ -119,8 +129,12 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
         ablations.append(missing_ablation())
 
     sections = [
-        Section("ranking", "Ranking correlation on the FlexiBERT benchmark (Table 1, Figure 2, Table 6)",
-                "How well each proxy, computed on untrained models, ranks the 500 trained FlexiBERT benchmark architectures by their GLUE score.", ranking),
+        Section("ranking", "Ranking correlation on the benchmarks (Table 1, Figure 2, Table 6)",
+                "How well each proxy, computed on untrained models, ranks trained benchmark architectures: the 500 FlexiBERT encoders by their "
+                "GLUE score, the LTS decoders by their validation perplexity.", ranking),
+        Section("evidence", "How good could a proxy be, and is it worth it? (noise ceilings, few-shot predictors, across benchmarks)",
+                "Each proxy beside the ceiling that training noise puts on any proxy, against a predictor trained on a few architectures, "
+                "and against the best size descriptor on every benchmark.", evidence),
         Section("stability", "Seed stability (Figure 4)", "How much each proxy's ranking of fixed architectures changes with the initialisation seed.", stability),
         Section("cost", "Proxy cost", "Time per evaluation, measured with scripts/benchmark_proxies.py.", costs),
         Section("ablation", "Ablations", "How Table 1 moves when one setting of the proxy computation changes.", ablations),

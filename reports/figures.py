@@ -16,6 +16,8 @@ Figures:
 * :func:`cost_figure`: time of 1,000 evaluations per proxy, log scale, ours and the paper's.
 * :func:`heatmap_figure`: Spearman ρ between proxies (and the GLUE score) over architectures.
 * :func:`trace_figure`: best and mean fitness per generation of genetic searches.
+* :func:`predictor_figure`: few-shot predictors' Kendall τ against the number of trained
+  architectures k, with the best proxy and the best size descriptor as reference lines.
 * :func:`nlu_architecture_figure` (paper Fig. 5): NLU architectures as rows of blocks,
   coloured by block type, sized by FFN width.
 """
@@ -112,7 +114,7 @@ def _log_axis(values: np.ndarray) -> bool:
 @styled
 def scatter_figure(
     panels: Sequence[tuple[str, pd.DataFrame, float, float]],
-    ylabel: str = "GLUE score (mean of 8 tasks)",
+    ylabel: str = "GLUE score",
     title: str | None = None,
 ) -> Figure:
     """Fig. 2: one panel per proxy, proxy value (x) against the ground-truth score (y).
@@ -140,7 +142,7 @@ def scatter_figure(
         ax.set_title(f"{label}\nτ = {tau_text}, ρ = {rho_text}")
         ax.set_xlabel("value (log)" if log_x else "value")
         if index % 4 == 0:
-            ax.set_ylabel(ylabel if len(ylabel) < 14 else "GLUE score")
+            ax.set_ylabel(ylabel)
     if title:
         fig.suptitle(title)
     return fig
@@ -242,6 +244,38 @@ def heatmap_figure(matrix: pd.DataFrame, title: str | None = None) -> Figure:
         tick.set_horizontalalignment("right")
     if title:
         ax.set_title(title)
+    return fig
+
+
+@styled
+def predictor_figure(curves: Sequence[tuple[str, pd.DataFrame]], references: Sequence[tuple[str, pd.DataFrame]], ylabel: str = "Kendall τ on the held-out architectures") -> Figure:
+    """Few-shot predictors against proxies: τ per k (log x axis), one line per feature set with
+    its 95% interval shaded; each reference (a single proxy scored on the same test sets) as a
+    dashed line.
+
+    Args:
+        curves: ``(label, frame)`` per feature set; ``frame`` has ``k``, ``kendall_tau``,
+            ``kendall_lo`` and ``kendall_hi``.
+        references: ``(label, frame)`` per reference proxy, same columns.
+    """
+    fig = _figure(2.9)
+    ax = fig.subplots()
+    for index, (label, frame) in enumerate(curves):
+        frame = frame.sort_values("k")
+        colour = PALETTE[index % len(PALETTE)]
+        ax.plot(frame["k"], frame["kendall_tau"], marker="o", markersize=3, color=colour, label=label)
+        ax.fill_between(frame["k"], frame["kendall_lo"], frame["kendall_hi"], color=colour, alpha=0.15, linewidth=0)
+    for index, (label, frame) in enumerate(references):
+        frame = frame.sort_values("k")
+        colour = PALETTE[(len(curves) + index) % len(PALETTE)]
+        ax.plot(frame["k"], frame["kendall_tau"], linestyle="--", linewidth=1.2, color=colour, label=label)
+    ax.set_xscale("log")
+    ks = sorted({int(k) for _, frame in curves for k in frame["k"]})
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.minorticks_off()
+    ax.set_xlabel("trained architectures the predictor learns from (k, log scale)")
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="lower right", frameon=False)
     return fig
 
 

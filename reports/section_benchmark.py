@@ -1,9 +1,12 @@
-"""FlexiBERT benchmark blocks: Table 1, Fig. 2, the proxy heat-map, τ by task, Table 6.
+"""Benchmark blocks: Table 1, Fig. 2, the proxy heat-map, τ by task, Table 6.
 
-Our Kendall τ / Spearman ρ against the GLUE mean are read from, in this order:
+Every benchmark run gets them, ranked against its benchmark's main task
+(:attr:`reports.load.ProxyRun.main_task`: the GLUE mean on FlexiBERT, negated validation
+perplexity on LTS); the paper's columns appear for FlexiBERT runs only. Our Kendall τ /
+Spearman ρ are read from, in this order:
 
 1. ``table1.csv`` (``bench table1``) when it covers the run's current rows;
-2. ``correlations.csv`` for task ``glue``, likewise: one written by ``bench correlate``, or
+2. ``correlations.csv`` for the main task, likewise: one written by ``bench correlate``, or
    one ``bench report`` computed and stored before building the report (it records its
    bootstrap resamples and seed, and is used only when they are the report's).
 
@@ -36,8 +39,8 @@ CORRELATION_COLUMNS = ("proxy", "n", "n_excluded", "kendall_tau", "kendall_lo", 
 
 
 @dataclass
-class GlueCorrelations:
-    """τ/ρ of each proxy of a run against the GLUE mean, and how they were obtained."""
+class MainCorrelations:
+    """τ/ρ of each proxy of a run against its benchmark's main task, and how they were obtained."""
 
     frame: pd.DataFrame  # indexed by proxy, CORRELATION_COLUMNS
     how: str
@@ -48,8 +51,19 @@ def ordered_proxies(proxies: list[str]) -> list[str]:
     return [p for p in TABLE1_ORDER if p in proxies] + sorted(p for p in proxies if p not in TABLE1_ORDER)
 
 
-def glue_pairs(run: ProxyRun, proxy: str, seed: int) -> pd.DataFrame:
-    """One row per benchmark entry scored by ``proxy``: ``value`` and GLUE ``score``.
+def benchmark_name(run: ProxyRun) -> str:
+    """``FlexiBERT`` for the FlexiBERT space, else ``<SPACE> <benchmark>`` (``LTS gpt2-wt103``)."""
+    space = str(run.config.get("space", "?"))
+    return "FlexiBERT" if space == "flexibert" else f"{space.upper()} {run.benchmark[0]}".strip()
+
+
+def is_paper_benchmark(run: ProxyRun) -> bool:
+    """Whether the paper's Table 1 values apply (a FlexiBERT run ranked by the GLUE mean)."""
+    return run.config.get("space") == "flexibert" and run.main_task == GLUE
+
+
+def task_pairs(run: ProxyRun, proxy: str, seed: int) -> pd.DataFrame:
+    """One row per benchmark entry scored by ``proxy``: ``value`` and main-task ``score``.
 
     The same join as :func:`bench.analysis.stats.correlation_table` (entries whose architecture has
     a stored row; NaN values kept).
@@ -57,14 +71,14 @@ def glue_pairs(run: ProxyRun, proxy: str, seed: int) -> pd.DataFrame:
     assert run.truth is not None
     rows = run.rows[(run.rows["proxy"] == proxy) & (run.rows["seed"].astype(int) == int(seed))]
     per_arch = rows.drop_duplicates("arch_hash").set_index("arch_hash")["value"].astype(float)
-    scores = run.truth[(run.truth["task"] == GLUE) & run.truth["arch_hash"].isin(per_arch.index)]
+    scores = run.truth[(run.truth["task"] == run.main_task) & run.truth["arch_hash"].isin(per_arch.index)]
     return pd.DataFrame({"value": scores["arch_hash"].map(per_arch).to_numpy(dtype=float), "score": scores["score"].to_numpy(dtype=float)})
 
 
 def _expected_counts(run: ProxyRun, seed: int) -> dict[str, tuple[int, int]]:
     counts = {}
     for proxy in sorted(set(run.rows["proxy"])):
-        pairs = glue_pairs(run, proxy, seed)
+        pairs = task_pairs(run, proxy, seed)
         finite = np.isfinite(pairs["value"]) & np.isfinite(pairs["score"])
         counts[proxy] = (int(finite.sum()), int((~finite).sum()))
     return counts
@@ -79,8 +93,8 @@ def _covers(stored: pd.DataFrame | None, expected: dict[str, tuple[int, int]]) -
     return all((int(stored.loc[p, "n"]), int(stored.loc[p, "n_excluded"])) == counts for p, counts in expected.items())
 
 
-def glue_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> GlueCorrelations | None:
-    """τ/ρ against the GLUE mean for the run's first seed from the stored table that covers
+def main_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> MainCorrelations | None:
+    """τ/ρ against the main task for the run's first seed from the stored table that covers
     its current rows; ``None`` when none does.
 
     A ``correlations.csv`` that ``bench report`` stored counts only when it was made with
@@ -89,37 +103,38 @@ def glue_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> GlueCorrela
     seed = run.seeds[0]
     expected = _expected_counts(run, seed)
     if _covers(run.table1, expected):
-        return GlueCorrelations(run.table1.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from {schema.TABLE1} (written by `bench table1`)")
+        return MainCorrelations(run.table1.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from {schema.TABLE1} (written by `bench table1`)")
     stored = run.correlations
     if stored is None or "task" not in stored.columns:
         return None
-    glue = stored[stored["task"] == GLUE]
-    if "split" in glue.columns:
-        glue = glue[glue["split"].astype(str) == "all"]
-    if "seed" in glue.columns:
-        glue = glue[glue["seed"].astype(int) == seed]
-    if not _covers(glue, expected):
+    main = stored[stored["task"] == run.main_task]
+    if "split" in main.columns:
+        main = main[main["split"].astype(str) == "all"]
+    if "seed" in main.columns:
+        main = main[main["seed"].astype(int) == seed]
+    if not _covers(main, expected):
         return None
     name = schema.correlations_file("all")
-    resamples, resample_seed = bootstrap_settings(glue)
-    if written_by_report(glue):
+    resamples, resample_seed = bootstrap_settings(main)
+    if written_by_report(main):
         if (resamples, resample_seed) != (n_boot, boot_seed):
             return None
         how = (f"computed by `bench report` from rows.csv and ground_truth.csv with bench.analysis.stats "
                f"({resamples} bootstrap resamples, bootstrap seed {resample_seed}) and stored in {name}")
-        return GlueCorrelations(glue.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], how)
+        return MainCorrelations(main.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], how)
     extra = f", {resamples} bootstrap resamples" if resamples is not None else ""
-    return GlueCorrelations(glue.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from {name} (written by `bench correlate`{extra})")
+    return MainCorrelations(main.set_index("proxy")[list(CORRELATION_COLUMNS[1:])], f"read from {name} (written by `bench correlate`{extra})")
 
 
 def missing_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> list[Missing]:
     """Table 1 and Fig. 2 of a run whose τ/ρ are not stored for its current rows."""
-    why = ("τ/ρ against the GLUE mean are not stored for the run's current rows (`bench report` computes and stores them "
+    label = run.benchmark[2]
+    why = (f"τ/ρ against the {label} are not stored for the run's current rows (`bench report` computes and stores them "
            f"in {schema.correlations_file('all')} before building the report).")
     command = [f"bench correlate {run.path} --bootstrap {n_boot} --bootstrap-seed {boot_seed}"]
     return [
-        Missing(f"table1-{slug(run.name)}", f"Table 1 — zero-shot proxies on the FlexiBERT benchmark ({run.name})", why, command),
-        Missing(f"fig2-{slug(run.name)}", f"Figure 2 — proxy value against GLUE score ({run.name})", why, command),
+        Missing(f"table1-{slug(run.name)}", f"Table 1 — zero-shot proxies on the {benchmark_name(run)} benchmark ({run.name})", why, command),
+        Missing(f"fig2-{slug(run.name)}", f"Figure 2 — proxy value against the {label} ({run.name})", why, command),
     ]
 
 
@@ -139,65 +154,79 @@ def gradient_free(run: ProxyRun, proxy: str) -> tuple[str, bool]:
     return "?", False
 
 
-def table1(run: ProxyRun, correlations: GlueCorrelations, cost: CostFile | None) -> Table:
-    """Table 1 in the paper's layout with our τ/ρ [95% CI], time, and the paper's values."""
+def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None) -> Table:
+    """Table 1 in the paper's layout with our τ/ρ [95% CI], time, and (FlexiBERT) the paper's values."""
     frame = correlations.frame
     times = cost.time_1000 if cost else {}
+    paper_columns = is_paper_benchmark(run)
+    label = run.benchmark[2]
     rows = []
     for proxy in ordered_proxies(list(frame.index)):
         r = frame.loc[proxy]
         paper = TABLE1.get(proxy)
         grad_free, _ = gradient_free(run, proxy)
-        rows.append([
+        row = [
             Cell(run.label(proxy), "label"),
             Cell(grad_free),
             Cell(_seconds(times.get(proxy, math.nan)) if cost else "missing", "ours" if cost else "missing"),
             Cell(with_ci(r["kendall_tau"], r["kendall_lo"], r["kendall_hi"]), "ours"),
             Cell(with_ci(r["spearman_rho"], r["spearman_lo"], r["spearman_hi"]), "ours"),
             Cell(f"{int(r['n'])} ({int(r['n_excluded'])})", "ours"),
-            Cell(_seconds(paper[0]) if paper else "not in paper", "paper"),
-            Cell(number(paper[2]) if paper else "not in paper", "paper"),
-            Cell(number(paper[3]) if paper else "not in paper", "paper"),
-        ])
+        ]
+        if paper_columns:
+            row += [
+                Cell(_seconds(paper[0]) if paper else "not in paper", "paper"),
+                Cell(number(paper[2]) if paper else "not in paper", "paper"),
+                Cell(number(paper[3]) if paper else "not in paper", "paper"),
+            ]
+        rows.append(row)
     notes = [
-        "τ, ρ: signed Kendall τ-b and Spearman ρ of the proxy value against the GLUE mean (dev set) of the "
+        f"τ, ρ: signed Kendall τ-b and Spearman ρ of the proxy value against the {label} of the "
         f"benchmark entries scored, seed {run.seeds[0]}; brackets: percentile-bootstrap 95% CI. n (excluded): entries used (NaN or failed values left out).",
         f"Our τ/ρ: {correlations.how}.",
-        "Paper: the values printed in the W-PCA paper's Table 1, measured on the benchmark authors' published models "
-        "and hardware (see docs/flexibert.md for how those models differ).",
     ]
+    if paper_columns:
+        notes.append("Paper: the values printed in the W-PCA paper's Table 1, measured on the benchmark authors' published models "
+                     "and hardware (see docs/flexibert.md for how those models differ).")
     provenance = [run_provenance(run, f"τ/ρ {correlations.how}")]
     if cost:
-        notes.append(f"Time (ours): 1,000 evaluations of the proxy alone on {cost.machine}, from {cost.path.name}.")
+        notes.append(f"Time (ours): 1,000 evaluations of the proxy alone on {cost.machine}, from {cost.path.name}"
+                     + ("" if paper_columns else " (measured on FlexiBERT models)") + ".")
         provenance.append(cost_provenance(cost))
     else:
         notes.append("Time (ours) is missing: run `python scripts/benchmark_proxies.py --out results/benchmarks/proxy_cost.json`.")
     if not run.proxy_info_stored:
         notes.append("This run predates proxies.json: proxy labels are the proxy names and the ∇-free flags are the paper's (marked).")
+    header = ["Proxy", "∇-free", "Time (1,000)", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "n (excl.)"]
+    kinds = ["", "", "ours", "ours", "ours", "ours"]
+    if paper_columns:
+        header += ["paper: Time", "paper: τ", "paper: ρ"]
+        kinds += ["paper", "paper", "paper"]
     return Table(
         key=f"table1-{slug(run.name)}",
-        title=f"Table 1 — zero-shot proxies on the FlexiBERT benchmark ({run.name})",
+        title=f"Table 1 — zero-shot proxies on the {benchmark_name(run)} benchmark ({run.name})",
         caption=f"{run.config.get('space', '?')} ({run.config.get('variant', '?')} models), scale {run.config.get('scale', '?')}, "
-                f"{int(frame['n'].max()) if len(frame) else 0} benchmark entries.",
-        header=["Proxy", "∇-free", "Time (1,000)", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "n (excl.)", "paper: Time", "paper: τ", "paper: ρ"],
-        header_kinds=["", "", "ours", "ours", "ours", "ours", "paper", "paper", "paper"],
+                f"{int(frame['n'].max()) if len(frame) else 0} benchmark entries, ranked by the {label}.",
+        header=header,
+        header_kinds=kinds,
         rows=rows,
         notes=notes,
         provenance=provenance,
     )
 
 
-def scatter_block(run: ProxyRun, correlations: GlueCorrelations) -> FigureBlock:
-    """Fig. 2: each proxy against the GLUE mean, τ/ρ (those of Table 1) in the titles."""
+def scatter_block(run: ProxyRun, correlations: MainCorrelations) -> FigureBlock:
+    """Fig. 2: each proxy against the main task, τ/ρ (those of Table 1) in the titles."""
     seed = run.seeds[0]
+    label = run.benchmark[2]
     panels = []
     for proxy in ordered_proxies(list(correlations.frame.index)):
         r = correlations.frame.loc[proxy]
-        panels.append((run.label(proxy), glue_pairs(run, proxy, seed), float(r["kendall_tau"]), float(r["spearman_rho"])))
-    figure = scatter_figure(panels)
+        panels.append((run.label(proxy), task_pairs(run, proxy, seed), float(r["kendall_tau"]), float(r["spearman_rho"])))
+    figure = scatter_figure(panels, ylabel="GLUE score" if run.main_task == GLUE else run.main_task)
     return FigureBlock(
         key=f"fig2-{slug(run.name)}",
-        title=f"Figure 2 — proxy value against GLUE score ({run.name})",
+        title=f"Figure 2 — proxy value against the {label} ({run.name})",
         caption=f"One point per benchmark entry (seed {seed}); τ and ρ as in Table 1. Log x axis where a proxy's positive values span over two decades.",
         figure=figure,
         provenance=[run_provenance(run, f"values from rows.csv, scores from ground_truth.csv; τ/ρ {correlations.how}")],
@@ -205,17 +234,17 @@ def scatter_block(run: ProxyRun, correlations: GlueCorrelations) -> FigureBlock:
 
 
 def proxy_matrix(run: ProxyRun) -> pd.DataFrame:
-    """Spearman ρ between the run's proxies (and the GLUE mean) over its architectures.
+    """Spearman ρ between the run's proxies (and the main task) over its architectures.
 
     Pairwise-complete: a pair uses the architectures where both values are finite. The
-    GLUE score of an architecture trained twice in the benchmark is the mean of its entries.
+    score of an architecture trained twice in the benchmark is the mean of its entries.
     """
     values = run.values()
     values = values[ordered_proxies(list(values.columns))].replace([np.inf, -np.inf], np.nan)
     labels = {p: run.label(p) for p in values.columns}
     if run.truth is not None:
-        glue = run.truth[run.truth["task"] == GLUE].groupby("arch_hash")["score"].mean()
-        values = values.assign(**{"GLUE score": values.index.map(glue)})
+        score = run.truth[run.truth["task"] == run.main_task].groupby("arch_hash")["score"].mean()
+        values = values.assign(**{run.benchmark[2]: values.index.map(score)})
     return values.rename(columns=labels).corr(method="spearman")
 
 
@@ -225,7 +254,7 @@ def heatmap_block(run: ProxyRun) -> FigureBlock:
     return FigureBlock(
         key=f"heatmap-{slug(run.name)}",
         title=f"Spearman ρ between proxies ({run.name})",
-        caption=f"Over the {run.n_archs_scored} architectures of the run (seed {run.seeds[0]}), pairwise-complete; the last row/column is the GLUE mean. "
+        caption=f"Over the {run.n_archs_scored} architectures of the run (seed {run.seeds[0]}), pairwise-complete; the last row/column is the {run.benchmark[2]}. "
                 "Proxies that rank architectures alike are redundant as search fitness.",
         figure=heatmap_figure(matrix),
         provenance=[run_provenance(run, "values from rows.csv")],
@@ -233,7 +262,7 @@ def heatmap_block(run: ProxyRun) -> FigureBlock:
 
 
 def tasks_table(run: ProxyRun) -> Table | None:
-    """Kendall τ [95% CI] of each proxy per GLUE task, when ``bench correlate --tasks all`` stored it."""
+    """Kendall τ [95% CI] of each proxy per ground-truth task, when ``bench correlate --tasks all`` stored it."""
     stored = run.correlations
     if stored is None or "task" not in stored.columns or stored["task"].nunique() < 2:
         return None
@@ -251,8 +280,8 @@ def tasks_table(run: ProxyRun) -> Table | None:
         rows.append(cells)
     return Table(
         key=f"tasks-{slug(run.name)}",
-        title=f"Kendall τ per GLUE task ({run.name})",
-        caption="As stored by `bench correlate --tasks all`; the paper reports the GLUE mean only.",
+        title=f"Kendall τ per task ({run.name})",
+        caption="As stored by `bench correlate --tasks all`" + ("; the paper reports the GLUE mean only." if is_paper_benchmark(run) else "."),
         header=["Proxy", *tasks],
         header_kinds=["", *(["ours"] * len(tasks))],
         rows=rows,

@@ -1,4 +1,4 @@
-"""Add the run ``kind`` to manifests written before manifests recorded one.
+"""Add the run ``kind`` to manifests written before manifests recorded one, and ``benchmark.json`` to benchmark runs written before it.
 
 Usage:
     python scripts/migrate_manifests.py results [MORE_DIRS ...] [--check]
@@ -10,6 +10,9 @@ directory contains, so that readers never have to guess:
 * ``config.kind`` ``search`` or ``spos-supernet`` -> that kind;
 * ``metrics.csv`` -> ``evaluation``; ``model.json`` or a ``general/`` stage -> ``training``;
 * ``rows.csv`` -> ``proxy-run``.
+
+Every proxy run with ground truth but no ``benchmark.json`` gets it, from the benchmark its
+config names (:func:`bench.scoring.benchmarks.run_benchmark`), as ``bench run`` writes it now.
 
 A manifest whose kind cannot be inferred is reported and left as it is (exit code 1).
 ``--check`` changes nothing and exits 1 when a manifest lacks its kind.
@@ -66,10 +69,36 @@ def migrate(roots: list[Path], check: bool = False) -> tuple[int, int]:
     return changed, unknown
 
 
+def add_benchmark_info(roots: list[Path], check: bool = False) -> int:
+    """Write ``benchmark.json`` into every proxy run with ground truth that lacks one; returns how many lack (or got) it."""
+    from bench.scoring.benchmarks import run_benchmark
+    from bench.store.runs import RunStore
+
+    count = 0
+    for root in roots:
+        for path in sorted(root.rglob(schema.MANIFEST)):
+            directory = path.parent
+            if (directory / schema.BENCHMARK_INFO).is_file() or not (directory / schema.GROUND_TRUTH).is_file():
+                continue
+            manifest = json.loads(path.read_text())
+            if schema.kind_of(manifest) != schema.PROXY_RUN:
+                continue
+            count += 1
+            if check:
+                log.error("%s lacks %s", directory, schema.BENCHMARK_INFO)
+                continue
+            config = manifest["config"]
+            benchmark = run_benchmark(config)
+            RunStore(directory).write_benchmark_info({"space": config["space"], "name": benchmark.name, "main_task": benchmark.main_task,
+                                                      "main_label": benchmark.main_label, "tasks": list(benchmark.tasks)})
+            log.info("%s: benchmark %s", directory, benchmark.name)
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("roots", nargs="+", type=Path, help="folders to search for manifest.json")
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when a manifest lacks its kind")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when a manifest lacks its kind or a benchmark run its benchmark.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     missing = [str(r) for r in args.roots if not r.is_dir()]
@@ -78,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     changed, unknown = migrate(args.roots, args.check)
     log.info("%d manifest(s) %s, %d unknown", changed, "lack a kind" if args.check else "migrated", unknown)
-    return 1 if unknown or (args.check and changed) else 0
+    infos = add_benchmark_info(args.roots, args.check)
+    log.info("%d benchmark run(s) %s %s", infos, "lack" if args.check else "got", schema.BENCHMARK_INFO)
+    return 1 if unknown or (args.check and (changed or infos)) else 0
 
 
 if __name__ == "__main__":

@@ -225,14 +225,3 @@ def test_the_tokenizer_ablation_changes_only_the_input_and_is_recorded(tmp_path)
     words, bpe = (pd.read_csv(tmp_path / d / "rows.csv").set_index(["arch_hash", "proxy"])["value"] for d in ("words", "bpe"))
     assert words.xs("params", level="proxy").equals(bpe.xs("params", level="proxy"))
     assert main([*base, "--tokenizer", "sentencepiece", "--out", str(tmp_path / "x")]) == 2
-
-
-def test_the_report_skips_lts_runs_and_says_where_they_are_shown():
-    from pathlib import Path
-
-    from reports.load import discover
-
-    run = Path(__file__).resolve().parent.parent / "results" / "regression-smoke-lts-gpt2-wt103"
-    found = discover([str(run)])
-    assert not found.runs
-    assert any("an LTS decoder run" in why and "bench across" in why for _, why in found.skipped)

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from bench.analysis.predictor import encode, predictor_curves, smallest_k, splits, summarise
 from bench.cli.main import main

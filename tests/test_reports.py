@@ -222,12 +222,12 @@ def test_stored_statistics_are_used_only_when_current(results, tmp_path):
     from bench.cli.report import store_missing_analyses
     from reports.build import build_report
     from reports.load import discover, load_run
-    from reports.section_benchmark import glue_correlations
+    from reports.section_benchmark import main_correlations
 
     run_dir = tmp_path / "smoke"
     shutil.copytree(results / "smoke", run_dir)
     (run_dir / "correlations.csv").unlink(missing_ok=True)  # stored by the report fixture's `bench report`
-    assert glue_correlations(load_run(run_dir, "smoke"), 20, 0) is None
+    assert main_correlations(load_run(run_dir, "smoke"), 20, 0) is None
     found = discover([run_dir])
     report = build_report(found, n_boot=20, progress=False)
     assert {"table1-smoke", "fig2-smoke"} <= {b.key for b in report.missing()}  # reports compute nothing
@@ -235,25 +235,25 @@ def test_stored_statistics_are_used_only_when_current(results, tmp_path):
         figure.figure.clear()
 
     assert store_missing_analyses(found, 20, 0) == [run_dir / "correlations.csv"]
-    stored = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
+    stored = main_correlations(load_run(run_dir, "smoke"), 20, 0)
     assert stored.how.startswith("computed by `bench report`") and "20 bootstrap resamples, bootstrap seed 0" in stored.how
     run = load_run(run_dir, "smoke")
     direct = correlation_table(run.rows, run.truth, 0, ["glue"], 20, 0).set_index("proxy")
     pd.testing.assert_series_equal(stored.frame["kendall_lo"], direct["kendall_lo"], check_exact=False, rtol=1e-12)
-    assert glue_correlations(run, 30, 0) is None and glue_correlations(run, 20, 1) is None  # other bootstrap settings: not the report's
+    assert main_correlations(run, 30, 0) is None and main_correlations(run, 20, 1) is None  # other bootstrap settings: not the report's
     assert store_missing_analyses(discover([run_dir]), 20, 0) == []  # current: nothing recomputed
 
     assert main(["correlate", str(run_dir), "--bootstrap", "20"]) == 0
-    fresh = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
+    fresh = main_correlations(load_run(run_dir, "smoke"), 20, 0)
     assert fresh.how.startswith("read from correlations.csv (written by `bench correlate`")
     written = pd.read_csv(run_dir / "correlations.csv")
     assert fresh.frame.loc["w-pca", "kendall_tau"] == pytest.approx(written.set_index("proxy").loc["w-pca", "kendall_tau"])
-    assert glue_correlations(load_run(run_dir, "smoke"), 30, 0) is not None  # a command's own table is used as it is
+    assert main_correlations(load_run(run_dir, "smoke"), 30, 0) is not None  # a command's own table is used as it is
     written.loc[written["proxy"] == "w-pca", "n"] -= 1  # as if rows were appended after `bench correlate`
     written.to_csv(run_dir / "correlations.csv", index=False)
-    assert glue_correlations(load_run(run_dir, "smoke"), 20, 0) is None
+    assert main_correlations(load_run(run_dir, "smoke"), 20, 0) is None
     assert store_missing_analyses(discover([run_dir]), 20, 0) == [run_dir / "correlations.csv"]
-    restored = glue_correlations(load_run(run_dir, "smoke"), 20, 0)
+    restored = main_correlations(load_run(run_dir, "smoke"), 20, 0)
     assert restored.how.startswith("computed by `bench report`")
     assert restored.frame.loc["w-pca", "kendall_tau"] == pytest.approx(fresh.frame.loc["w-pca", "kendall_tau"])
 

@@ -41,3 +41,22 @@ def test_migration_infers_each_kind_and_changes_nothing_twice(tmp_path):
     kinds = {name: json.loads((tmp_path / name / schema.MANIFEST).read_text()).get("kind") for name in layouts}
     assert kinds == {"run": "proxy-run", "search": "search", "supernet": "spos-supernet", "eval": "evaluation", "train": "training", "odd": None}
     assert module.migrate([tmp_path]) == (0, 1)
+
+
+def test_migration_adds_the_benchmark_of_old_benchmark_runs(tmp_path):
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("migrate_manifests", REPO / "scripts" / "migrate_manifests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("regression-smoke", "regression-smoke-lts-gpt2-wt103"):
+        shutil.copytree(REPO / "results" / name, tmp_path / name)
+        (tmp_path / name / schema.BENCHMARK_INFO).unlink(missing_ok=True)
+    assert module.add_benchmark_info([tmp_path], check=True) == 2
+    assert module.add_benchmark_info([tmp_path]) == 2
+    info = {name: json.loads((tmp_path / name / schema.BENCHMARK_INFO).read_text()) for name in ("regression-smoke", "regression-smoke-lts-gpt2-wt103")}
+    assert (info["regression-smoke"]["main_task"], info["regression-smoke"]["main_label"]) == ("glue", "GLUE mean")
+    assert info["regression-smoke-lts-gpt2-wt103"]["name"] == "gpt2-wt103"
+    assert info["regression-smoke-lts-gpt2-wt103"]["tasks"][0] == info["regression-smoke-lts-gpt2-wt103"]["main_task"] == "neg_valid_ppl"
+    assert module.add_benchmark_info([tmp_path]) == 0

@@ -395,7 +395,7 @@ def _common(parser: argparse.ArgumentParser, split: bool = True) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the comparison subcommands."""
     raw = argparse.RawDescriptionHelpFormatter
-    compare = sub.add_parser("compare", help="paired bootstrap CI of the difference between two proxies", description="Difference in Kendall tau and Spearman rho between proxies A and B on the same architectures, with a paired percentile-bootstrap 95%% CI (one resample of architectures evaluates both).", formatter_class=raw, epilog="example:\n  bench compare w-pca params results/table1-trained-cpu")
+    compare = sub.add_parser("compare", help="paired bootstrap CI of the difference between two proxies", description="Difference in Kendall tau and Spearman rho between proxies A and B on the same architectures, with a paired percentile-bootstrap 95% CI (one resample of architectures evaluates both).", formatter_class=raw, epilog="example:\n  bench compare w-pca params results/table1-trained-cpu")
     compare.add_argument("proxy_a", metavar="A")
     compare.add_argument("proxy_b", metavar="B")
     compare.add_argument("run_dirs", metavar="RUN", nargs="+")
@@ -420,7 +420,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ceiling.add_argument("--seed", type=int, default=0, help="seed of the draws; default 0")
     ceiling.set_defaults(handler=cmd_ceiling)
 
-    predictor = sub.add_parser("predictor", help="few-shot predictors: a few trained architectures against the proxies", description="Fit a random forest on k trained architectures (features: the architecture encoding, the stored proxy values, or both) and rank the rest; repeated random splits give the mean and 95%% interval of Kendall tau per k, beside the best single proxy and the best size descriptor on the same test sets. Writes predictor.csv (summary) and predictor-splits.csv (every split) into the first run directory.", formatter_class=raw, epilog="example:\n  bench predictor results/table1-trained-cpu results/baselines-trained-cpu --k 5,10,20,50,100,200 --repeats 20")
+    predictor = sub.add_parser("predictor", help="few-shot predictors: a few trained architectures against the proxies", description="Fit a random forest on k trained architectures (features: the architecture encoding, the stored proxy values, or both) and rank the rest; repeated random splits give the mean and 95% interval of Kendall tau per k, beside the best single proxy and the best size descriptor on the same test sets. Writes predictor.csv (summary) and predictor-splits.csv (every split) into the first run directory.", formatter_class=raw, epilog="example:\n  bench predictor results/table1-trained-cpu results/baselines-trained-cpu --k 5,10,20,50,100,200 --repeats 20")
     predictor.add_argument("run_dirs", metavar="RUN", nargs="+")
     predictor.add_argument("--task", default=None, help="ground-truth task (default: the benchmark's main task, e.g. glue, the GLUE mean; neg_valid_ppl for lts)")
     predictor.add_argument("--k", default="5,10,20,50,100,200", help="training-set sizes, comma-separated; default 5,10,20,50,100,200")

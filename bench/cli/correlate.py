@@ -20,7 +20,7 @@ examples:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the analysis commands."""
-    cor = sub.add_parser("correlate", help="rank correlations of a run against ground truth", description="Kendall tau, Spearman rho and Pearson r (signed), precision at top-k and best true rank, each with a percentile-bootstrap 95%% CI, of each proxy in one or more runs against the benchmark's main task (the GLUE mean; negated validation perplexity on lts) and, with --tasks all, each task. Writes correlations.csv (correlations-tune.csv / -test.csv for a split) into the first run directory.", epilog=CORRELATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cor = sub.add_parser("correlate", help="rank correlations of a run against ground truth", description="Kendall tau, Spearman rho and Pearson r (signed), precision at top-k and best true rank, each with a percentile-bootstrap 95% CI, of each proxy in one or more runs against the benchmark's main task (the GLUE mean; negated validation perplexity on lts) and, with --tasks all, each task. Writes correlations.csv (correlations-tune.csv / -test.csv for a split) into the first run directory.", epilog=CORRELATE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     cor.add_argument("run_dirs", metavar="RUN", nargs="+", help="run directories made by `bench run` over the same benchmark architectures (their proxies are analysed together)")
     cor.add_argument("--split", choices=["all", "tune", "test"], default="all", help="all architectures (default), or the tune / held-out test half of a fixed seeded split")
     cor.add_argument("--split-seed", type=int, default=0, help="seed of the tune/test split; default 0")
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cor.add_argument("--bootstrap-seed", type=int, default=0, help="seed of the bootstrap resampling; default 0")
     cor.set_defaults(handler=cmd_correlate)
 
-    t1 = sub.add_parser("table1", help="Table 1 of the paper from a benchmark run", description="Proxy, time of 1,000 evaluations (from a cost benchmark file), gradient-free, Kendall tau and Spearman rho against the GLUE mean with 95%% CIs, and the paper's values beside them. Writes table1.csv into the run directory.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench table1 results/table1-trained-cpu --costs results/benchmarks/proxy_cost.json")
+    t1 = sub.add_parser("table1", help="Table 1 of the paper from a benchmark run", description="Proxy, time of 1,000 evaluations (from a cost benchmark file), gradient-free, Kendall tau and Spearman rho against the GLUE mean with 95% CIs, and the paper's values beside them. Writes table1.csv into the run directory.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench table1 results/table1-trained-cpu --costs results/benchmarks/proxy_cost.json")
     t1.add_argument("run_dir", metavar="RUN")
     t1.add_argument("--costs", default="results/benchmarks/proxy_cost.json", help="cost file written by scripts/benchmark_proxies.py (default results/benchmarks/proxy_cost.json)")
     t1.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs; default 1000")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Ground-truth task of Table 1 and of the ablation table (the GLUE mean).
+#: Ground-truth task of the ablation table (the GLUE mean).
 GLUE = "glue"
 #: File name of the ablation table ``bench report`` stores beside the ablation runs.
 
@@ -70,7 +70,7 @@ def _provenance_columns(table: pd.DataFrame, n_boot: int | None = None, boot_see
 
 def store_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> Path:
     """Compute and store ``correlations.csv`` of a benchmark run: τ/ρ (and the other statistics of
-    :func:`bench.analysis.stats.correlation_table`) of the run's first seed against the GLUE mean
+    :func:`bench.analysis.stats.correlation_table`) of the run's first seed against its main task
     and every task its previous ``correlations.csv`` held, as ``bench correlate RUN --tasks ...
     --bootstrap N --bootstrap-seed S`` would, recording ``n_boot``, ``bootstrap_seed`` and
     ``written_by``. Replaces a ``correlations.csv`` that does not cover the current rows."""
@@ -78,7 +78,7 @@ def store_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> Path:
 
     assert run.truth is not None, "a benchmark run has ground truth"
     previous = run.correlations
-    tasks = list(dict.fromkeys([GLUE, *(previous["task"].astype(str) if previous is not None and "task" in previous.columns else [])]))
+    tasks = list(dict.fromkeys([run.main_task, *(previous["task"].astype(str) if previous is not None and "task" in previous.columns else [])]))
     seed = run.seeds[0]
     directions = {p: bool(info.get("higher_is_better", True)) for p, info in run.proxy_info.items()}
     table = correlation_table(run.rows, run.truth, seed, tasks, n_boot, boot_seed, directions)
@@ -138,12 +138,12 @@ def store_missing_analyses(results: Results, n_boot: int, boot_seed: int) -> lis
     from reports.build import ablation_runs, benchmark_runs, stability_runs
     from reports.load import read_ablation
     from reports.section_analysis import stored_stability
-    from reports.section_benchmark import glue_correlations
+    from reports.section_benchmark import main_correlations
 
     written: list[Path] = []
     main_runs = benchmark_runs(results)
     for run in main_runs:
-        if glue_correlations(run, n_boot, boot_seed) is None:
+        if main_correlations(run, n_boot, boot_seed) is None:
             written.append(store_correlations(run, n_boot, boot_seed))
             run.reload_statistics()
     for run in stability_runs(results):

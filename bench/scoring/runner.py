@@ -41,6 +41,7 @@ class ArchSelection:
     description: Any
     ground_truth: list[dict[str, Any]] = field(default_factory=list)
     data_files: tuple[str, ...] = ()
+    benchmark: dict[str, Any] = field(default_factory=dict)
 
 
 def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir: str | None) -> ArchSelection:
@@ -79,7 +80,8 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
             for task, score in e.scores.items()
         ]
         archs = list(dict.fromkeys(e.arch for e in entries))
-        return ArchSelection(archs, {spec: benchmark.file, "limit": limit}, truth, (benchmark.file,))
+        info = {"space": space.name, "name": benchmark.name, "main_task": benchmark.main_task, "main_label": benchmark.main_label, "tasks": list(benchmark.tasks)}
+        return ArchSelection(archs, {spec: benchmark.file, "limit": limit}, truth, (benchmark.file,), info)
     if spec.isdigit():
         count = int(spec)
         if count < 1:
@@ -186,6 +188,7 @@ def run(config: RunConfig, out_dir: str | os.PathLike, *, command: list[str] | N
         resumed = store.open(manifest_config, command or [], kind=schema.PROXY_RUN)
         if selection.ground_truth:
             store.write_ground_truth(selection.ground_truth)
+            store.write_benchmark_info(selection.benchmark)
         store.write_proxy_info(proxy_info(settings.proxies))
         tasks, complete = plan_tasks(space, selection, config.seeds, settings, store.done_keys())
         total = complete + len(tasks)

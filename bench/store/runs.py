@@ -153,6 +153,12 @@ class RunStore:
         frame = pd.DataFrame(list(records), columns=list(schema.TRUTH_FIELDS))
         write_atomic(self.dir / schema.GROUND_TRUTH, frame.to_csv(index=False))
 
+    def write_benchmark_info(self, info: Mapping[str, Any]) -> None:
+        """Store which benchmark the ground truth comes from: ``space``, ``name``, ``main_task``
+        (the task architectures are ranked by), ``main_label`` and ``tasks`` (readers such as
+        the report need no space to know them)."""
+        write_atomic(self.dir / schema.BENCHMARK_INFO, json.dumps(dict(info), indent=2, sort_keys=True) + "\n")
+
     def write_proxy_info(self, info: list[dict[str, Any]]) -> None:
         """Store what reports need to know about the run's proxies."""
         write_atomic(self.dir / schema.PROXY_INFO, json.dumps(info, indent=2) + "\n")

@@ -50,6 +50,8 @@ ROWS = "rows.csv"
 FAILURES = "failures.csv"
 PROXY_INFO = "proxies.json"
 GROUND_TRUTH = "ground_truth.csv"
+#: The benchmark the ground truth comes from (name, main task and its label, tasks).
+BENCHMARK_INFO = "benchmark.json"
 DERIVED = "derived.csv"
 DERIVED_INFO = "derived_info.csv"
 TABLE1 = "table1.csv"
@@ -123,6 +125,8 @@ STAGE_LOG_FIELDS: tuple[str, ...] = ("step", "loss", "attn", "hidd", "embd", "pr
 ABLATION_COLUMNS = frozenset({"run", "setting", "proxy", "kendall_tau", "spearman_rho"})
 #: A seed table of held-out distillation losses (``scripts/heldout_seeds.py``).
 HELDOUT_COLUMNS = frozenset({"model", "space", "seed", "heldout_kd_loss"})
+#: The cross-benchmark table of ``bench across`` (its summary is ``<stem>-summary.csv`` beside it).
+ACROSS_COLUMNS = frozenset({"benchmark", "proxy", "kendall_tau", "stratified_tau", "best_size", "delta_tau", "rank"})
 
 
 def proxy_row(space: str, arch_id: int, arch_hash: str, arch_json: str, seed: int, result: Any, pass_seconds: float) -> dict[str, Any]:

@@ -16,12 +16,12 @@ Example:
 
 from reports.load.discover import MIGRATE_COMMAND, Results, discover, read_result_dir
 from reports.load.files import read_complete_csv, read_rows, written_by_report
-from reports.load.loose import AblationFile, CostFile, HeldoutSeedsFile, read_ablation, read_loose_file
+from reports.load.loose import AblationFile, AcrossFile, CostFile, HeldoutSeedsFile, read_ablation, read_loose_file
 from reports.load.nlu import EvaluationResult, SearchResult, load_evaluation, load_search
 from reports.load.runs import ProxyRun, load_run
 
 __all__ = [
     "MIGRATE_COMMAND", "Results", "discover", "read_result_dir", "read_complete_csv", "read_rows", "written_by_report",
-    "AblationFile", "CostFile", "HeldoutSeedsFile", "read_ablation", "read_loose_file",
+    "AblationFile", "AcrossFile", "CostFile", "HeldoutSeedsFile", "read_ablation", "read_loose_file",
     "EvaluationResult", "SearchResult", "load_evaluation", "load_search", "ProxyRun", "load_run",
 ]

@@ -29,7 +29,7 @@ import pandas as pd
 from bench.errors import UserError
 from bench.store import schema
 from reports.load.files import read_json
-from reports.load.loose import AblationFile, CostFile, HeldoutSeedsFile, read_loose_file
+from reports.load.loose import AblationFile, AcrossFile, CostFile, HeldoutSeedsFile, read_loose_file
 from reports.load.nlu import EvaluationResult, SearchResult, load_evaluation, load_search
 from reports.load.runs import ProxyRun, load_run
 
@@ -50,10 +50,11 @@ class Results:
     searches: list[SearchResult] = field(default_factory=list)
     evaluations: list[EvaluationResult] = field(default_factory=list)
     heldout_seeds: list[HeldoutSeedsFile] = field(default_factory=list)
+    across: list[AcrossFile] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.runs or self.costs or self.ablations or self.searches or self.evaluations or self.heldout_seeds)
+        return not (self.runs or self.costs or self.ablations or self.searches or self.evaluations or self.heldout_seeds or self.across)
 
     def add_file(self, path: Path) -> None:
         """Add the loose result file at ``path`` (nothing when it holds no result)."""
@@ -64,6 +65,8 @@ class Results:
             self.ablations.append(found)
         elif isinstance(found, HeldoutSeedsFile):
             self.heldout_seeds.append(found)
+        elif isinstance(found, AcrossFile):
+            self.across.append(found)
 
 
 _READERS: dict[str, tuple[Callable[[Path, str, dict[str, Any]], Any], str]] = {
@@ -74,13 +77,6 @@ _READERS: dict[str, tuple[Callable[[Path, str, dict[str, Any]], Any], str]] = {
 _NOT_SHOWN = {
     schema.SUPERNET: "a SPOS supernet: the report shows the searches and evaluations made with it",
     schema.TRAINING: "a training directory: the report shows its evaluation (`bench evaluate`)",
-}
-
-
-#: Spaces whose runs the report's sections do not read yet (they are built around GLUE ground truth).
-_SPACES_NOT_SHOWN = {
-    "lts": "an LTS decoder run: the report's sections read GLUE ground truth; `bench correlate`, "
-           "`bench stratify` and `bench across` show it (README, docs/lts.md)",
 }
 
 
@@ -97,9 +93,6 @@ def read_result_dir(path: Path, name: str, results: Results) -> None:
         return
     if kind in _NOT_SHOWN:
         results.skipped.append((name, _NOT_SHOWN[kind]))
-        return
-    if kind == schema.PROXY_RUN and manifest.get("config", {}).get("space") in _SPACES_NOT_SHOWN:
-        results.skipped.append((name, _SPACES_NOT_SHOWN[manifest["config"]["space"]]))
         return
     reader, attribute = _READERS[kind]
     try:

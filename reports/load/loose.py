@@ -5,7 +5,9 @@
 * **ablation tables**: a CSV whose header holds :data:`bench.store.schema.ABLATION_COLUMNS`
   (written by ``bench ablation ... --out``, or stored by ``bench report``);
 * **seed tables**: a CSV whose header holds :data:`bench.store.schema.HELDOUT_COLUMNS`
-  (``scripts/heldout_seeds.py``), with ``<stem>-paired.csv`` beside it when written.
+  (``scripts/heldout_seeds.py``), with ``<stem>-paired.csv`` beside it when written;
+* **cross-benchmark tables**: a CSV whose header holds :data:`bench.store.schema.ACROSS_COLUMNS`
+  (``bench across``), with ``<stem>-summary.csv`` beside it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,15 @@ class HeldoutSeedsFile:
     paired: pd.DataFrame | None = None
 
 
+@dataclass
+class AcrossFile:
+    """Every proxy on several benchmarks (``bench across``), with its per-proxy summary when found."""
+
+    path: Path
+    table: pd.DataFrame
+    summary: pd.DataFrame | None = None
+
+
 def read_ablation(path: Path) -> AblationFile | None:
     """The ablation table at ``path``, or ``None`` when it is not one (or cannot be read)."""
     if not schema.ABLATION_COLUMNS <= csv_header(path):
@@ -75,7 +86,7 @@ def read_ablation(path: Path) -> AblationFile | None:
     return None if table is None else AblationFile(path, table)
 
 
-def read_loose_file(path: Path) -> CostFile | AblationFile | HeldoutSeedsFile | None:
+def read_loose_file(path: Path) -> CostFile | AblationFile | HeldoutSeedsFile | AcrossFile | None:
     """What the file at ``path`` holds, by its content; ``None`` for anything else."""
     if path.suffix == ".json":
         try:
@@ -93,4 +104,7 @@ def read_loose_file(path: Path) -> CostFile | AblationFile | HeldoutSeedsFile | 
     if schema.HELDOUT_COLUMNS <= header:
         table = optional_csv(path)
         return None if table is None else HeldoutSeedsFile(path, table, optional_csv(path.with_name(f"{path.stem}-paired.csv")))
+    if schema.ACROSS_COLUMNS <= header:
+        table = optional_csv(path)
+        return None if table is None else AcrossFile(path, table, optional_csv(path.with_name(f"{path.stem}-summary.csv")))
     return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,12 @@ class ProxyRun:
         proxy_info: proxy -> stored label, version, direction, gradient use.
         proxy_info_stored: ``False`` for older runs without ``proxies.json`` (labels then
             fall back to proxy names, and the report says so).
+        benchmark_info: ``benchmark.json`` (empty for runs stored before it existed).
         correlations, table1, stability: the statistics files when a command (an analysis
             command, or ``bench report``) stored them.
+        stratified, ceilings, ceiling_shares, predictor: the size-stratified correlations
+            (``bench stratify``), the noise ceilings and each proxy's share of them (``bench
+            ceiling``) and the few-shot predictor curves (``bench predictor``), when stored.
     """
 
     path: Path
@@ -39,13 +44,40 @@ class ProxyRun:
     truth: pd.DataFrame | None
     proxy_info: dict[str, dict[str, Any]]
     proxy_info_stored: bool
+    benchmark_info: dict[str, Any] = field(default_factory=dict)
     correlations: pd.DataFrame | None = None
     table1: pd.DataFrame | None = None
     stability: pd.DataFrame | None = None
+    stratified: pd.DataFrame | None = None
+    ceilings: pd.DataFrame | None = None
+    ceiling_shares: pd.DataFrame | None = None
+    predictor: pd.DataFrame | None = None
 
     @property
     def config(self) -> dict[str, Any]:
         return self.manifest.get("config", {})
+
+    @cached_property
+    def benchmark(self) -> tuple[str, str, str]:
+        """``(name, main task, main task's label)`` of the benchmark the ground truth comes from.
+
+        Read from ``benchmark.json`` (written with the ground truth); for runs stored before it
+        existed: FlexiBERT's ``("", "glue", "GLUE mean")`` when the ground truth has a ``glue``
+        task, else the first task of the ground truth (a benchmark lists its main task first)
+        as its own label.
+        """
+        info = self.benchmark_info
+        if info.get("main_task"):
+            return str(info.get("name", "")), str(info["main_task"]), str(info.get("main_label", info["main_task"]))
+        tasks = list(dict.fromkeys(self.truth["task"].astype(str))) if self.truth is not None and len(self.truth) else []
+        if not tasks or "glue" in tasks:
+            return "", "glue", "GLUE mean"
+        return "", tasks[0], tasks[0]
+
+    @property
+    def main_task(self) -> str:
+        """The ground-truth task architectures are ranked by (``glue``, ``neg_valid_ppl``, ...)."""
+        return self.benchmark[1]
 
     @property
     def seeds(self) -> list[int]:
@@ -109,6 +141,10 @@ class ProxyRun:
         self.correlations = optional_csv(self.path / schema.correlations_file("all"))
         self.table1 = optional_csv(self.path / schema.TABLE1)
         self.stability = optional_csv(self.path / schema.STABILITY)
+        self.stratified = optional_csv(self.path / schema.stratified_file("all"))
+        self.ceilings = optional_csv(self.path / schema.CEILINGS)
+        self.ceiling_shares = optional_csv(self.path / schema.CEILING_SHARES)
+        self.predictor = optional_csv(self.path / schema.PREDICTOR)
 
 
 def load_run(path: Path, name: str, manifest: dict[str, Any] | None = None) -> ProxyRun:
@@ -124,6 +160,9 @@ def load_run(path: Path, name: str, manifest: dict[str, Any] | None = None) -> P
     truth = optional_csv(path / schema.GROUND_TRUTH, dtype={"arch_hash": str})
     info_path = path / schema.PROXY_INFO
     info = {item["proxy"]: item for item in read_json(info_path)} if info_path.is_file() else {}
-    run = ProxyRun(path=path, name=name, manifest=manifest, rows=rows, truth=truth, proxy_info=info, proxy_info_stored=info_path.is_file())
+    benchmark_path = path / schema.BENCHMARK_INFO
+    benchmark = read_json(benchmark_path) if benchmark_path.is_file() else {}
+    run = ProxyRun(path=path, name=name, manifest=manifest, rows=rows, truth=truth, proxy_info=info, proxy_info_stored=info_path.is_file(),
+                   benchmark_info=benchmark if isinstance(benchmark, dict) else {})
     run.reload_statistics()
     return run

@@ -1,0 +1,103 @@
+"""The report's evidence blocks: noise ceilings, shares of them, few-shot predictors, across benchmarks.
+
+Built from an LTS regression run copied to a temporary folder, with the real `bench stratify`,
+`bench ceiling`, `bench predictor` and `bench across` commands; the tests check that the report
+shows an LTS run ranked by its own main task and that every number shown is the stored one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli.main import main
+from reports.build import build_report
+from reports.load import discover
+from reports.model import FigureBlock, Missing, Table
+from reports.tables import number, signed
+
+REPO = Path(__file__).resolve().parent.parent
+RUN = "regression-smoke-lts-gpt2-wt103"
+
+
+@pytest.fixture(scope="module")
+def lts_results(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("evidence")
+    shutil.copytree(REPO / "results" / RUN, root / RUN)
+    return root
+
+
+def _blocks(root: Path, *extra: Path) -> dict[str, object]:
+    report = build_report(discover([str(root / RUN), *map(str, extra)]), n_boot=20, progress=False)
+    return {block.key: block for block in report.blocks()}
+
+
+def _text(table: Table, row: int, column: str) -> str:
+    return table.rows[row][table.header.index(column)].text
+
+
+def test_an_lts_run_is_ranked_by_its_own_task_and_names_the_commands_it_lacks(lts_results):
+    blocks = _blocks(lts_results)
+    table1 = blocks[f"table1-{RUN}"]
+    assert isinstance(table1, Table) and "LTS gpt2-wt103 benchmark" in table1.title
+    assert not any(h.startswith("paper") for h in table1.header)
+    assert "validation perplexity" in table1.caption
+    stored = pd.read_csv(lts_results / RUN / "correlations.csv")
+    main_rows = stored[(stored["task"] == "neg_valid_ppl")].set_index("proxy")
+    labels = {row[0].text: row for row in table1.rows}
+    assert len(labels) == len(main_rows)
+    ceiling, predictor, across = blocks[f"ceiling-{RUN}"], blocks[f"predictor-{RUN}"], blocks["across-benchmarks"]
+    assert isinstance(ceiling, Missing) and any(f"bench ceiling {lts_results / RUN}" in c for c in ceiling.commands)
+    assert isinstance(predictor, Missing) and predictor.commands == [f"bench predictor {lts_results / RUN}"]
+    assert isinstance(across, Missing) and "bench across" in across.commands[0]
+
+
+def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(lts_results, tmp_path):
+    run = lts_results / RUN
+    assert main(["stratify", str(run), "--bootstrap", "0"]) == 0
+    assert main(["ceiling", str(run), "--n-sim", "30"]) == 0
+    assert main(["predictor", str(run), "--k", "3,5", "--repeats", "2", "--trees", "5"]) == 0
+    across_file = tmp_path / "across.csv"
+    assert main(["across", str(run), "--bootstrap", "20", "--out", str(across_file)]) == 0
+    blocks = _blocks(lts_results, across_file)
+
+    ceilings = pd.read_csv(run / "ceilings.csv")
+    ceilings = ceilings[(ceilings["task"] == "neg_valid_ppl") & (ceilings["stratum"] == "all")].sort_values("sigma")
+    table = blocks[f"ceiling-{RUN}"]
+    assert isinstance(table, Table)
+    overall = [i for i, row in enumerate(table.rows) if row[1].text == "all"]
+    assert len(overall) == len(ceilings) == 5  # the grid of assumed σ, smallest first
+    for i, stored in zip(overall, ceilings.itertuples()):
+        assert _text(table, i, "τ ceiling [perfect proxy's 95% range]").startswith(number(stored.kendall_sim) + " [")
+        assert table.rows[i][0].text.endswith(f"({stored.sigma_source})")
+    assert any("no architecture twice" in note for note in table.notes)
+
+    shares = pd.read_csv(run / "ceiling-shares.csv")
+    shares = shares[shares["task"] == "neg_valid_ppl"]
+    table = blocks[f"ceiling-shares-{RUN}"]
+    assert isinstance(table, Table) and len(table.rows) == shares["proxy"].nunique()
+    first = shares[shares["sigma_source"] == ceilings["sigma_source"].iloc[0]].sort_values("kendall_tau", ascending=False)
+    assert [r[1].text for r in table.rows] == [signed(v) for v in first["kendall_tau"]]
+    top = first.iloc[0]
+    assert _text(table, 0, "share (σ=0.05 SD)") == number(top["kendall_share"], 2)
+
+    summary = pd.read_csv(run / "predictor.csv")
+    figure = blocks[f"predictor-{RUN}"]
+    assert isinstance(figure, FigureBlock)
+    lines = figure.figure.axes[0].get_lines()
+    assert len(lines) == 3 + 2  # three feature sets, the best proxy and the best size descriptor
+    encoding = summary[summary["method"] == "encoding"].sort_values("k")
+    assert list(lines[0].get_ydata()) == pytest.approx(list(encoding["kendall_tau"]))
+    assert sum(note.startswith(("architecture encoding:", "proxy values:", "encoding + proxy values:")) for note in figure.notes) == 3
+
+    stored = pd.read_csv(across_file)
+    table = blocks["across-benchmarks"]
+    assert isinstance(table, Table) and len(table.rows) == len(stored)
+    keyed = stored.set_index("proxy")
+    column = "lts:gpt2-wt103"
+    for row in table.rows:
+        proxy = row[0].text
+        assert row[table.header.index(column)].text.startswith(f"{signed(keyed.loc[proxy, 'kendall_tau'], 2)} ({int(keyed.loc[proxy, 'rank'])})")
