@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from bench.analysis.ceiling import (
+    NoiseEstimate,
     assumed_sigmas,
     ceiling,
     ceiling_table,
@@ -66,8 +67,11 @@ def test_simulated_ceiling_matches_the_correlations_a_perfect_proxy_reaches():
 
 
 def test_a_stratum_no_wider_than_the_noise_has_no_ceiling():
-    assert reliability(np.array([1.0, 1.1, 0.9, 1.05]), 1.0) == 0.0
+    flat = np.array([1.0, 1.1, 0.9, 1.05])
+    assert reliability(flat, 1.0) == 0.0
     assert gaussian_ceilings(0.0)[1] == 0.0
+    zero = ceiling("t", "flat", flat, NoiseEstimate(1.0, "assumed", 0, 0), 50, np.random.default_rng(0))
+    assert (zero.kendall_sim, zero.kendall_sim_lo, zero.kendall_sim_hi, zero.spearman_sim) == (0.0, 0.0, 0.0, 0.0)
     assert math.isnan(reliability(np.array([1.0, 2.0]), 0.1))
 
 

@@ -12,7 +12,7 @@ ceiling.
 * **Reliability** of a set ``S`` of architectures: ``R = max(0, 1 − σ² / s²_y)`` with ``s²_y``
   the sample variance of ``y`` over ``S`` (the share of the observed variance that is true
   variance; Spearman–Brown's single-measurement reliability). A stratum whose spread is no
-  larger than the noise has ``R = 0``: nothing in it can be ranked.
+  larger than the noise has ``R = 0``: nothing in it can be ranked, and its ceilings are 0.
 * **Gaussian ceilings**: ``r* = √R`` (Pearson of ``t`` with ``y``) and, for bivariate normal
   ``(t, y)``, ``τ* = (2/π) arcsin r*`` and ``ρ* = (6/π) arcsin(r*/2)``.
 * **Simulated ceilings** (no normality of ``t`` assumed): ``t̂ = ȳ + √R (y − ȳ)`` keeps the
@@ -114,11 +114,17 @@ def gaussian_ceilings(r: float) -> tuple[float, float, float]:
 
 
 def simulated_ceilings(scores: np.ndarray, sigma: float, n_sim: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n_sim, 2)`` Kendall τ and Spearman ρ of ``(t̂, t̂ + e*)`` (see the module docstring)."""
+    """``(n_sim, 2)`` Kendall τ and Spearman ρ of ``(t̂, t̂ + e*)`` (see the module docstring).
+
+    With reliability 0 the true qualities are all equal: nothing can be ranked, and every draw's
+    ceiling is 0 (as the Gaussian ceiling of ``R = 0``), not undefined.
+    """
     scores = scores[np.isfinite(scores)]
     r = reliability(scores, sigma)
     if not math.isfinite(r) or n_sim < 1:
         return np.full((0, 2), np.nan)
+    if r == 0:
+        return np.zeros((n_sim, 2))
     truth = scores.mean() + math.sqrt(r) * (scores - scores.mean())
     draws = truth[None, :] + rng.normal(0.0, sigma, (n_sim, len(truth)))
     return np.array([(kendall(truth, d), spearman(truth, d)) for d in draws])
