@@ -2,11 +2,15 @@
 
 Sections, in the paper's order:
 
+0. **Summary** — one line per finding with its number (proxies ranked across benchmarks, the
+   best proxy of each with its paired Δτ to #Params and to the best size descriptor, its
+   stratified τ, the noise ceiling, the few-shot predictor, the NLU-space verdict), then the
+   cross-benchmark table (``bench across``).
 1. **Ranking on the benchmarks** — per benchmark run (ground truth, one seed, not an
    ablation run; FlexiBERT and LTS): Table 1, Fig. 2, the proxy heat-map, τ per task when
    stored; then Table 6.
 2. **Evidence** — per benchmark run: the noise ceiling, each proxy beside it, the few-shot
-   predictor curves; then every proxy across the benchmarks (``bench across``).
+   predictor curves.
 3. **Seed stability** — per multi-seed run: the stability table and Fig. 4.
 4. **Cost** — per ``proxy_cost.json``: the cost table and the log-scale bar chart.
 5. **Ablations** — stored ablation tables, else the one ``bench report`` stored from the ablation runs.
@@ -30,14 +34,14 @@ from reports.model import Block, Missing, Report, Section
 from reports.section_analysis import (ablation_from_file, ablation_from_report, cost_blocks, missing_ablation, missing_ablation_table, missing_cost,
                                       missing_stability, stability_blocks)
 from reports.section_benchmark import heatmap_block, main_correlations, missing_correlations, scatter_block, table1, table6, tasks_table
-from reports.section_evidence import across_table, evidence_blocks
+from reports.section_evidence import evidence_blocks
+from reports.section_summary import summary_blocks
 from reports.section_heldout_seeds import heldout_seeds_blocks
 from reports.section_nlu import nlu_blocks
 
 log = logging.getLogger(__name__)
 
 _SCALE_ORDER = {"paper": 0, "cpu": 1, "smoke": 2}
-ACROSS_COMMAND = "bench across results/table1-trained-cpu,results/baselines-trained-cpu results/lts-*-cpu --out results/across-benchmarks.csv"
 TABLE1_COMMAND = "bench run --proxies all --space flexibert --archs benchmark --scale cpu --jobs 2 --out results/table1-trained-cpu && bench table1 results/table1-trained-cpu"
 
 
@@ -90,8 +94,8 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
     for run in main_runs:
         steps.append((f"Table 1 {run.name}", lambda run=run: add_run(run)))
         steps.append((f"evidence {run.name}", lambda run=run: evidence.extend(evidence_blocks(run))))
-    for across in results.across:
-        steps.append((f"across {across.path.name}", lambda a=across: evidence.append(across_table(a))))
+    summary: list[Block] = []
+    steps.append(("summary", lambda: summary.extend(summary_blocks(main_runs, results.across, results.heldout_seeds))))
     stability: list[Block] = []
     for run in stability_runs(results):
         steps.append((f"stability {run.name}", lambda run=run: stability.extend(stability_blocks(run))))
@@ -119,8 +123,6 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
         ranking.append(Missing("table1", "Table 1 — zero-shot proxies on the FlexiBERT benchmark", "No stored benchmark run with ground truth.", [TABLE1_COMMAND]))
         ranking.append(Missing("fig2", "Figure 2 — proxy value against GLUE score", "No stored benchmark run with ground truth.", [TABLE1_COMMAND]))
     ranking.append(table6(results.runs))
-    if not results.across:
-        evidence.append(Missing("across-benchmarks", "Every proxy on every benchmark", "No stored `bench across` table.", [ACROSS_COMMAND]))
     if not stability:
         stability.append(missing_stability())
     if not costs:
@@ -129,12 +131,13 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
         ablations.append(missing_ablation())
 
     sections = [
+        Section("summary", "Summary: which proxy can be trusted, and what does it know beyond model size?",
+                "Each line is read from the stored results shown in full further down; the table ranks every proxy on every benchmark.", summary),
         Section("ranking", "Ranking correlation on the benchmarks (Table 1, Figure 2, Table 6)",
                 "How well each proxy, computed on untrained models, ranks trained benchmark architectures: the 500 FlexiBERT encoders by their "
                 "GLUE score, the LTS decoders by their validation perplexity.", ranking),
-        Section("evidence", "How good could a proxy be, and is it worth it? (noise ceilings, few-shot predictors, across benchmarks)",
-                "Each proxy beside the ceiling that training noise puts on any proxy, against a predictor trained on a few architectures, "
-                "and against the best size descriptor on every benchmark.", evidence),
+        Section("evidence", "How good could a proxy be, and is it worth it? (noise ceilings, few-shot predictors)",
+                "Each proxy beside the ceiling that training noise puts on any proxy, and against a predictor trained on a few architectures.", evidence),
         Section("stability", "Seed stability (Figure 4)", "How much each proxy's ranking of fixed architectures changes with the initialisation seed.", stability),
         Section("cost", "Proxy cost", "Time per evaluation, measured with scripts/benchmark_proxies.py.", costs),
         Section("ablation", "Ablations", "How Table 1 moves when one setting of the proxy computation changes.", ablations),

@@ -135,7 +135,7 @@ def shares_table(run: ProxyRun) -> Table | None:
     )
 
 
-def _smallest_k(frame: pd.DataFrame, column: str) -> int | None:
+def smallest_k(frame: pd.DataFrame, column: str) -> int | None:
     """The smallest k from which on the stored ``column`` (beats the reference) holds at every larger k."""
     found = None
     for k, beats in zip(frame["k"], frame[column]):
@@ -162,7 +162,7 @@ def predictor_block(run: ProxyRun) -> FigureBlock | None:
     for label, frame in curves:
         parts = []
         for column, what in (("beats_best_proxy", "the best proxy"), ("beats_best_size", "the best size descriptor")):
-            k = _smallest_k(frame, column)
+            k = smallest_k(frame, column)
             parts.append(f"beats {what} from k = {k} on" if k is not None else f"does not beat {what} at every larger k")
         notes.append(f"{label}: " + "; ".join(parts) + ".")
     repeats, trees = int(stored["repeats"].max()), stored["trees"].iloc[0] if "trees" in stored.columns else "?"

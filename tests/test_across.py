@@ -54,6 +54,7 @@ def test_differences_are_to_the_best_size_descriptor_and_ranks_follow_tau(across
         sizes = group[group["proxy"].isin(["params", "params-nonemb", "flops", "layers", "hidden-size", "layers-x-hidden"])]
         best = sizes.loc[sizes["kendall_tau"].idxmax(), "proxy"]
         assert set(group["best_size"]) == {best}
+        assert set(group.loc[group["size_descriptor"], "proxy"]) == set(sizes["proxy"])
         tau_best = group.set_index("proxy").loc[best, "kendall_tau"]
         others = group[group["proxy"] != best]
         np.testing.assert_allclose(others["delta_tau"], others["kendall_tau"] - tau_best, atol=1e-12)
@@ -66,6 +67,7 @@ def test_differences_are_to_the_best_size_descriptor_and_ranks_follow_tau(across
     np.testing.assert_allclose(summary.set_index("proxy").loc[mean_rank.index, "mean_rank"], mean_rank)
     assert summary.set_index("proxy")["benchmarks"].to_dict() == table.groupby("proxy").size().to_dict()
     assert list(summary["mean_rank"]) == sorted(summary["mean_rank"])
+    assert set(summary.loc[summary["size_descriptor"], "proxy"]) == set(table.loc[table["size_descriptor"], "proxy"])
 
 
 def test_one_benchmark_given_twice_is_refused(tmp_path, capsys):

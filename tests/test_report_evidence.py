@@ -49,10 +49,10 @@ def test_an_lts_run_is_ranked_by_its_own_task_and_names_the_commands_it_lacks(lt
     main_rows = stored[(stored["task"] == "neg_valid_ppl")].set_index("proxy")
     labels = {row[0].text: row for row in table1.rows}
     assert len(labels) == len(main_rows)
-    ceiling, predictor, across = blocks[f"ceiling-{RUN}"], blocks[f"predictor-{RUN}"], blocks["across-benchmarks"]
+    ceiling, predictor, across = blocks[f"ceiling-{RUN}"], blocks[f"predictor-{RUN}"], blocks["summary"]
     assert isinstance(ceiling, Missing) and any(f"bench ceiling {lts_results / RUN}" in c for c in ceiling.commands)
     assert isinstance(predictor, Missing) and predictor.commands == [f"bench predictor {lts_results / RUN}"]
-    assert isinstance(across, Missing) and "bench across" in across.commands[0]
+    assert isinstance(across, Missing) and "bench across" in across.commands[0]  # the summary needs it
 
 
 def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(lts_results, tmp_path):
@@ -101,3 +101,30 @@ def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(lts_resul
     for row in table.rows:
         proxy = row[0].text
         assert row[table.header.index(column)].text.startswith(f"{signed(keyed.loc[proxy, 'kendall_tau'], 2)} ({int(keyed.loc[proxy, 'rank'])})")
+
+    summary = blocks["summary"]
+    assert isinstance(summary, Table) and blocks["summary"] is next(iter(blocks.values()))  # the report opens with it
+    lines = {row[0].text: row[1].text for row in summary.rows}
+    proxies = stored[~stored["size_descriptor"]]
+    best = proxies.loc[proxies["kendall_tau"].idxmax()]
+    line = lines["Best proxy on LTS gpt2-wt103"]
+    assert f"τ {signed(best['kendall_tau'])} (rank {int(best['rank'])} of {len(stored)})" in line
+    assert f"Δτ {signed(best['delta_params_tau'])} [{signed(best['delta_params_tau_lo'])}, {signed(best['delta_params_tau_hi'])}]" in line
+    assert f"stratified τ {signed(best['stratified_tau'])}" in line
+    assert f"falls from {number(ceilings['kendall_sim'].iloc[0])} to {number(ceilings['kendall_sim'].iloc[-1])}" in lines["Noise ceiling on LTS gpt2-wt103"]
+    assert "k = 3, 5" in lines["Few-shot predictor on LTS gpt2-wt103"]
+    ranked = pd.read_csv(tmp_path / "across-summary.csv")
+    assert f"mean rank over {int(ranked['benchmarks'].max())} benchmarks" in summary.rows[0][0].text
+
+
+def test_the_nlu_line_compares_students_of_one_space_over_seeds():
+    from reports.load import discover as find
+    from reports.section_summary import _nlu_line
+
+    found = find([str(REPO / "results" / "kd-seeds")])
+    stored = max(found.heldout_seeds, key=lambda f: f.table["seed"].nunique())
+    small = stored.table[stored.table["space"] == "nlu-small"].groupby("model")["heldout_kd_loss"].mean()
+    line = _nlu_line(found.heldout_seeds, {})[1].text
+    assert f"{small.idxmin()} ({number(small.min())}, mean over {stored.table['seed'].nunique()} seeds)" in line
+    params = stored.paired.set_index("model").loc["nlu-small-params"]
+    assert f"by {params['mean_diff']:+.3f} ({int(params['wins_of_against'])} of {int(params['seeds'])} seeds" in line

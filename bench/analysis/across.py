@@ -8,7 +8,8 @@ of :data:`SIZE_DESCRIPTORS` with the highest τ on that benchmark: chosen on the
 the comparison favours the baseline), and the same to #Params (``delta_params_tau``, ...).
 Proxies are ranked by τ within each benchmark (1 = best);
 the summary gives each proxy's mean rank over the benchmarks it was scored on and on how many
-its Δτ interval lies above zero (beats size) or below (loses to size).
+its Δτ interval lies above zero (beats size) or below (loses to size). ``size_descriptor`` marks
+the rows of the size descriptors themselves.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def benchmark_rows(benchmark: str, values: pd.DataFrame, truth: np.ndarray, stra
         strat = stratified_correlation(column, truth, strata, n_boot=0)
         record = {"benchmark": benchmark, "proxy": p, "n": int(finite.sum()), "kendall_tau": tau(p),
                   "spearman_rho": spearman(column[finite], truth[finite]) if finite.sum() >= 3 else float("nan"),
-                  "stratified_tau": strat["kendall_tau"], "strata": strat["strata"], "best_size": best_size or ""}
+                  "stratified_tau": strat["kendall_tau"], "strata": strat["strata"], "best_size": best_size or "",
+                  "size_descriptor": p in SIZE_DESCRIPTORS}
         for baseline, prefix in ((best_size, "delta"), ("params" if "params" in oriented else None, "delta_params")):
             if baseline is None or p == baseline:
                 continue
@@ -63,6 +65,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     grouped = table.groupby("proxy")
     out = pd.DataFrame({
         "benchmarks": grouped.size(),
+        "size_descriptor": grouped["proxy"].first().isin(SIZE_DESCRIPTORS),
         "mean_rank": grouped["rank"].mean(),
         "mean_kendall_tau": grouped["kendall_tau"].mean(),
         "mean_stratified_tau": grouped["stratified_tau"].mean(),
