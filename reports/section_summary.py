@@ -193,7 +193,7 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
     ``runs`` are the benchmark runs in the report's order (largest scale first).
     """
     if not across:
-        return [Missing("summary", "Summary: which proxy can be trusted, and what does it know beyond size?",
+        return [Missing("summary-findings", "Summary: which proxy can be trusted, and what does it know beyond size?",
                         "No stored `bench across` table: the summary ranks proxies across benchmarks from it.", [COMMANDS["across"]])]
     labels = _labels(runs)
     main = across[0]
@@ -214,7 +214,7 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
         rows.append(nlu)
         sources.append(Provenance(source=str(max(heldout, key=lambda f: len(f.table)).path), derived="mean over seeds of the stored per-run losses; the paired file as stored"))
     findings = Table(
-        key="summary",
+        key="summary-findings",
         title="Summary: which proxy can be trusted, and what does it know beyond size?",
         caption="One line per finding, each read from the stored results the sections below show in full.",
         header=["Question", "Answer"],

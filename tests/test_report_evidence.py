@@ -49,7 +49,7 @@ def test_an_lts_run_is_ranked_by_its_own_task_and_names_the_commands_it_lacks(lt
     main_rows = stored[(stored["task"] == "neg_valid_ppl")].set_index("proxy")
     labels = {row[0].text: row for row in table1.rows}
     assert len(labels) == len(main_rows)
-    ceiling, predictor, across = blocks[f"ceiling-{RUN}"], blocks[f"predictor-{RUN}"], blocks["summary"]
+    ceiling, predictor, across = blocks[f"ceiling-{RUN}"], blocks[f"predictor-{RUN}"], blocks["summary-findings"]
     assert isinstance(ceiling, Missing) and any(f"bench ceiling {lts_results / RUN}" in c for c in ceiling.commands)
     assert isinstance(predictor, Missing) and predictor.commands == [f"bench predictor {lts_results / RUN}"]
     assert isinstance(across, Missing) and "bench across" in across.commands[0]  # the summary needs it
@@ -102,8 +102,8 @@ def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(lts_resul
         proxy = row[0].text
         assert row[table.header.index(column)].text.startswith(f"{signed(keyed.loc[proxy, 'kendall_tau'], 2)} ({int(keyed.loc[proxy, 'rank'])})")
 
-    summary = blocks["summary"]
-    assert isinstance(summary, Table) and blocks["summary"] is next(iter(blocks.values()))  # the report opens with it
+    summary = blocks["summary-findings"]
+    assert isinstance(summary, Table) and blocks["summary-findings"] is next(iter(blocks.values()))  # the report opens with it
     lines = {row[0].text: row[1].text for row in summary.rows}
     proxies = stored[~stored["size_descriptor"]]
     best = proxies.loc[proxies["kendall_tau"].idxmax()]
