@@ -29,7 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from reports.load import ProxyRun, Results
+from reports.load import ProxyRun, Results, join_companions
 from reports.model import Block, Missing, Report, Section
 from reports.section_analysis import (ablation_from_file, ablation_from_report, cost_blocks, missing_ablation, missing_ablation_table, missing_cost,
                                       missing_stability, stability_blocks)
@@ -50,9 +50,10 @@ def _run_order(run: ProxyRun) -> tuple[Any, ...]:
 
 
 def benchmark_runs(results: Results) -> list[ProxyRun]:
-    """Runs that get a Table 1: ground truth, one seed, not an ablation run; by scale, then size."""
+    """Runs that get a Table 1: ground truth, one seed, not an ablation run, companion runs of one
+    benchmark joined (:func:`reports.load.join_companions`); by scale, then size."""
     runs = [r for r in results.runs if r.truth is not None and not r.is_stability and not r.is_ablation]
-    return sorted(runs, key=_run_order)
+    return sorted(join_companions(sorted(runs, key=_run_order)), key=_run_order)
 
 
 def stability_runs(results: Results) -> list[ProxyRun]:
@@ -81,7 +82,7 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
         if correlations is None:
             ranking.extend(missing_correlations(run, n_boot, boot_seed))
         else:
-            ranking.append(table1(run, correlations, cost))
+            ranking.append(table1(run, correlations, cost, results.across))
             ranking.append(scatter_block(run, correlations))
         proxies = len(correlations.frame) if correlations is not None else run.rows["proxy"].nunique()
         if proxies >= 2:

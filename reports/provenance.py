@@ -68,7 +68,23 @@ def config_summary(config: Mapping[str, Any]) -> str:
 
 
 def run_provenance(run: ProxyRun, derived: str = "") -> Provenance:
-    """Provenance of a ``bench run`` directory, with its completeness."""
+    """Provenance of a ``bench run`` directory, with its completeness; of a joined run
+    (:attr:`reports.load.ProxyRun.parts`), every part's source, command and status."""
+    if run.parts:
+        parts = [run_provenance(part) for part in run.parts]
+        head = parts[0]
+        return Provenance(
+            source=" + ".join(p.source for p in parts),
+            command=" ; ".join(p.command for p in parts),
+            config=head.config + " (the same for every part except its proxies)",
+            config_json=head.config_json,
+            versions=head.versions,
+            git_revision=" ; ".join(dict.fromkeys(p.git_revision for p in parts)),
+            device=" ; ".join(dict.fromkeys(p.device for p in parts)),
+            started=" ; ".join(p.started for p in parts),
+            status=" ; ".join(f"{part.name}: {p.status}" for part, p in zip(run.parts, parts)),
+            derived=derived,
+        )
     manifest = run.manifest
     planned = run.n_archs_planned
     proxies = len(run.proxies)

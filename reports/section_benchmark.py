@@ -21,18 +21,19 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from reports.figures import heatmap_figure, scatter_figure
 from bench.store import schema
-from reports.load import CostFile, ProxyRun
+from reports.load import AcrossFile, CostFile, ProxyRun
 from reports.load.files import bootstrap_settings, written_by_report
 from reports.model import Cell, FigureBlock, Missing, Table
 from reports.paper_values import TABLE1, TABLE1_ORDER, TABLE6, TABLE6_SIZE
 from reports.provenance import cost_provenance, run_provenance
-from reports.tables import number, with_ci
+from reports.tables import number, signed, with_ci
 
 GLUE = "glue"
 CORRELATION_COLUMNS = ("proxy", "n", "n_excluded", "kendall_tau", "kendall_lo", "kendall_hi", "spearman_rho", "spearman_lo", "spearman_hi")
@@ -154,23 +155,56 @@ def gradient_free(run: ProxyRun, proxy: str) -> tuple[str, bool]:
     return "?", False
 
 
-def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None) -> Table:
-    """Table 1 in the paper's layout with our τ/ρ [95% CI], time, and (FlexiBERT) the paper's values."""
+def stratified_taus(run: ProxyRun) -> dict[str, float]:
+    """Proxy -> size-stratified Kendall τ against the main task, as ``bench stratify`` stored it."""
+    stored = run.stratified
+    if stored is None or not {"proxy", "task", "kendall_tau"} <= set(stored.columns):
+        return {}
+    main = stored[stored["task"].astype(str) == run.main_task]
+    if "split" in main.columns:
+        main = main[main["split"].astype(str) == "all"]
+    return {str(p): float(t) for p, t in zip(main["proxy"], main["kendall_tau"])}
+
+
+def paired_to_params(run: ProxyRun, across: Sequence[AcrossFile], counts: Mapping[str, int]) -> dict[str, str]:
+    """Proxy -> ``Δτ [95% CI]`` to #Params from a ``bench across`` table of the run's benchmark whose
+    ``n`` of that proxy equals the run's (the same architectures)."""
+    label = f"{run.config.get('space', '?')}:{run.benchmark[0]}"
+    out: dict[str, str] = {}
+    for stored in across:
+        table = stored.table
+        if "delta_params_tau" not in table.columns:
+            continue
+        for row in table[table["benchmark"].astype(str) == label].itertuples():
+            if str(row.proxy) in counts and int(row.n) == counts[str(row.proxy)] and str(row.proxy) not in out:
+                out[str(row.proxy)] = "—" if pd.isna(row.delta_params_tau) else with_ci(row.delta_params_tau, row.delta_params_tau_lo, row.delta_params_tau_hi)
+    return out
+
+
+def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None, across: Sequence[AcrossFile] = ()) -> Table:
+    """Table 1 with our τ/ρ [95% CI], sorted by τ (best marked), the stratified τ, the paired Δτ to
+    #Params (from ``bench across``), time, and (FlexiBERT) the paper's values."""
     frame = correlations.frame
     times = cost.time_1000 if cost else {}
     paper_columns = is_paper_benchmark(run)
     label = run.benchmark[2]
+    stratified = stratified_taus(run)
+    deltas = paired_to_params(run, across, {p: int(frame.loc[p, "n"]) for p in frame.index})
+    order = sorted(frame.index, key=lambda p: (-np.nan_to_num(float(frame.loc[p, "kendall_tau"]), nan=-np.inf), str(p)))
     rows = []
-    for proxy in ordered_proxies(list(frame.index)):
+    for rank, proxy in enumerate(order):
         r = frame.loc[proxy]
         paper = TABLE1.get(proxy)
         grad_free, _ = gradient_free(run, proxy)
+        tau = with_ci(r["kendall_tau"], r["kendall_lo"], r["kendall_hi"]) + (" ★" if rank == 0 else "")
         row = [
             Cell(run.label(proxy), "label"),
             Cell(grad_free),
             Cell(_seconds(times.get(proxy, math.nan)) if cost else "missing", "ours" if cost else "missing"),
-            Cell(with_ci(r["kendall_tau"], r["kendall_lo"], r["kendall_hi"]), "ours"),
+            Cell(tau, "ours"),
             Cell(with_ci(r["spearman_rho"], r["spearman_lo"], r["spearman_hi"]), "ours"),
+            Cell(signed(stratified[proxy]) if math.isfinite(stratified.get(proxy, math.nan)) else "—", "ours" if proxy in stratified else "missing"),
+            Cell(deltas.get(proxy, "—"), "ours" if proxy in deltas else "missing"),
             Cell(f"{int(r['n'])} ({int(r['n_excluded'])})", "ours"),
         ]
         if paper_columns:
@@ -182,8 +216,13 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None)
         rows.append(row)
     notes = [
         f"τ, ρ: signed Kendall τ-b and Spearman ρ of the proxy value against the {label} of the "
-        f"benchmark entries scored, seed {run.seeds[0]}; brackets: percentile-bootstrap 95% CI. n (excluded): entries used (NaN or failed values left out).",
+        f"benchmark entries scored, seed {run.seeds[0]}; brackets: percentile-bootstrap 95% CI. n (excluded): entries used (NaN or failed values left out). "
+        "Sorted by τ; ★: the highest.",
         f"Our τ/ρ: {correlations.how}.",
+        "Stratified τ: the size-weighted mean of τ within the benchmark's size strata (`bench stratify`, stratified-all.csv; — where "
+        "the proxy is constant within every stratum); "
+        "Δτ vs #Params: the paired bootstrap difference to #Params on the same architectures (`bench across`)"
+        + ("." if deltas else "; not stored for these architectures: run `bench across` with this run."),
     ]
     if paper_columns:
         notes.append("Paper: the values printed in the W-PCA paper's Table 1, measured on the benchmark authors' published models "
@@ -197,8 +236,8 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None)
         notes.append("Time (ours) is missing: run `python scripts/benchmark_proxies.py --out results/benchmarks/proxy_cost.json`.")
     if not run.proxy_info_stored:
         notes.append("This run predates proxies.json: proxy labels are the proxy names and the ∇-free flags are the paper's (marked).")
-    header = ["Proxy", "∇-free", "Time (1,000)", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "n (excl.)"]
-    kinds = ["", "", "ours", "ours", "ours", "ours"]
+    header = ["Proxy", "∇-free", "Time (1,000)", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "stratified τ", "Δτ vs #Params [95% CI]", "n (excl.)"]
+    kinds = ["", "", "ours", "ours", "ours", "ours", "ours", "ours"]
     if paper_columns:
         header += ["paper: Time", "paper: τ", "paper: ρ"]
         kinds += ["paper", "paper", "paper"]

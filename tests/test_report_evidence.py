@@ -128,3 +128,29 @@ def test_the_nlu_line_compares_students_of_one_space_over_seeds():
     assert f"{small.idxmin()} ({number(small.min())}, mean over {stored.table['seed'].nunique()} seeds)" in line
     params = stored.paired.set_index("model").loc["nlu-small-params"]
     assert f"by {params['mean_diff']:+.3f} ({int(params['wins_of_against'])} of {int(params['seeds'])} seeds" in line
+
+
+def test_companion_runs_of_one_benchmark_make_one_table_1_sorted_with_stratified_tau_and_delta_to_params():
+    from reports.build import benchmark_runs
+    from reports.section_benchmark import main_correlations, table1
+
+    names = ["table1-trained-cpu", "baselines-trained-cpu"]
+    found = discover([str(REPO / "results" / n) for n in names] + [str(REPO / "results" / "across-benchmarks.csv")])
+    runs = benchmark_runs(found)
+    assert len(runs) == 1 and [p.name for p in runs[0].parts] == names
+    joined = runs[0]
+    rows = pd.concat([pd.read_csv(REPO / "results" / n / "rows.csv") for n in names])
+    assert set(joined.proxies) == set(rows["proxy"]) and len(joined.rows) == len(rows)
+    correlations = main_correlations(joined, 1000, 0)
+    assert correlations is not None and set(correlations.frame.index) == set(rows["proxy"])
+    table = table1(joined, correlations, None, found.across)
+    taus = [float(r[3].text.split(" ")[0]) for r in table.rows]
+    assert taus == sorted(taus, reverse=True) and table.rows[0][3].text.endswith("★")
+    by_label = {r[0].text: r for r in table.rows}
+    stratified = pd.concat([pd.read_csv(REPO / "results" / n / "stratified-all.csv") for n in names]).set_index("proxy")
+    across = pd.read_csv(REPO / "results" / "across-benchmarks.csv").set_index(["benchmark", "proxy"])
+    w_pca = by_label[joined.label("w-pca")]
+    assert w_pca[table.header.index("stratified τ")].text == signed(stratified.loc["w-pca", "kendall_tau"])
+    delta = across.loc[("flexibert:bert-benchmark", "w-pca")]
+    assert w_pca[table.header.index("Δτ vs #Params [95% CI]")].text.startswith(signed(delta["delta_params_tau"]) + " [")
+    assert table.provenance[0].source == " + ".join(str(REPO / "results" / n) for n in names)

@@ -144,7 +144,9 @@ def store_missing_analyses(results: Results, n_boot: int, boot_seed: int) -> lis
     main_runs = benchmark_runs(results)
     for run in main_runs:
         if main_correlations(run, n_boot, boot_seed) is None:
-            written.append(store_correlations(run, n_boot, boot_seed))
+            for part in run.parts or [run]:  # companion runs joined for the report: each stores its own
+                if main_correlations(part, n_boot, boot_seed) is None:
+                    written.append(store_correlations(part, n_boot, boot_seed))
             run.reload_statistics()
     for run in stability_runs(results):
         if stored_stability(run) is None:

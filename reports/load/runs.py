@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -35,6 +36,8 @@ class ProxyRun:
         stratified, ceilings, ceiling_shares, predictor: the size-stratified correlations
             (``bench stratify``), the noise ceilings and each proxy's share of them (``bench
             ceiling``) and the few-shot predictor curves (``bench predictor``), when stored.
+        parts: for companion runs joined into one (:func:`join_companions`), the runs joined;
+            empty for a run read from one directory.
     """
 
     path: Path
@@ -52,6 +55,7 @@ class ProxyRun:
     ceilings: pd.DataFrame | None = None
     ceiling_shares: pd.DataFrame | None = None
     predictor: pd.DataFrame | None = None
+    parts: list["ProxyRun"] = field(default_factory=list)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -86,6 +90,8 @@ class ProxyRun:
     @property
     def proxies(self) -> list[str]:
         """Proxies of the run, in the order of its config (else of its rows)."""
+        if self.parts:
+            return [p for part in self.parts for p in part.proxies]
         configured = list(self.config.get("proxies", {}))
         stored = list(dict.fromkeys(self.rows["proxy"])) if not self.rows.empty else []
         return configured or stored
@@ -118,6 +124,8 @@ class ProxyRun:
     @property
     def complete(self) -> bool:
         """Whether every planned architecture × proxy × seed has a stored row."""
+        if self.parts:
+            return all(part.complete for part in self.parts)
         planned = self.n_archs_planned
         if planned is None:
             return True
@@ -138,6 +146,11 @@ class ProxyRun:
 
     def reload_statistics(self) -> None:
         """Read the statistics files again (after a command stored one)."""
+        if self.parts:
+            for part in self.parts:
+                part.reload_statistics()
+            self._join_statistics()
+            return
         self.correlations = optional_csv(self.path / schema.correlations_file("all"))
         self.table1 = optional_csv(self.path / schema.TABLE1)
         self.stability = optional_csv(self.path / schema.STABILITY)
@@ -145,6 +158,71 @@ class ProxyRun:
         self.ceilings = optional_csv(self.path / schema.CEILINGS)
         self.ceiling_shares = optional_csv(self.path / schema.CEILING_SHARES)
         self.predictor = optional_csv(self.path / schema.PREDICTOR)
+
+
+    def _join_statistics(self) -> None:
+        """The parts' statistics as one run's: a table every part stores is joined (a proxy's row from
+        the first part that has it); ceilings and predictor curves come from the first part storing
+        them (the one with the most proxies: ``bench ceiling`` / ``bench predictor`` given all the
+        companion runs write into the first)."""
+        def joined(name: str, keys: list[str]) -> pd.DataFrame | None:
+            tables = [getattr(part, name) for part in self.parts]
+            if any(t is None for t in tables):
+                return None
+            frame = pd.concat(tables, ignore_index=True)
+            return frame.drop_duplicates([k for k in keys if k in frame.columns])
+
+        def first(name: str) -> pd.DataFrame | None:
+            return next((getattr(part, name) for part in self.parts if getattr(part, name) is not None), None)
+
+        self.correlations = joined("correlations", ["seed", "split", "proxy", "task"])
+        self.table1 = joined("table1", ["proxy"])
+        self.stability = None
+        self.stratified = joined("stratified", ["proxy", "task", "split"])
+        self.ceilings = first("ceilings")
+        self.ceiling_shares = joined("ceiling_shares", ["proxy", "task", "sigma_source"])
+        self.predictor = first("predictor")
+
+
+def _companion_key(run: ProxyRun) -> tuple[Any, ...]:
+    config = {k: v for k, v in run.config.items() if k != "proxies"}
+    return (json.dumps(config, sort_keys=True, default=str), tuple(sorted(set(run.rows["arch_hash"]))))
+
+
+def join_companions(runs: list[ProxyRun]) -> list[ProxyRun]:
+    """Runs of one benchmark made with the same config except their proxies (disjoint), over the same
+    architectures, joined into one run (e.g. the registered proxies and the size baselines of one
+    benchmark, scored as two runs); the others as they are, in the given order.
+
+    The joined run's rows, proxy info and statistics are those of its parts (most proxies first);
+    its path and manifest are the first part's; :attr:`ProxyRun.parts` lists them all.
+    """
+    groups: dict[tuple[Any, ...], list[ProxyRun]] = {}
+    for run in runs:
+        groups.setdefault(_companion_key(run), []).append(run)
+    out: list[ProxyRun] = []
+    done: set[int] = set()
+    for run in runs:
+        group = groups[_companion_key(run)]
+        if id(group[0]) in done:
+            continue
+        done.add(id(group[0]))
+        proxies = [set(r.rows["proxy"]) for r in group]
+        disjoint = sum(len(p) for p in proxies) == len(set().union(*proxies))
+        if len(group) == 1 or not disjoint:
+            out.extend(group)
+            continue
+        parts = sorted(group, key=lambda r: (-r.rows["proxy"].nunique(), r.name))
+        head = parts[0]
+        info: dict[str, dict[str, Any]] = {}
+        for part in parts:
+            info.update({k: v for k, v in part.proxy_info.items() if k not in info})
+        merged = ProxyRun(path=head.path, name=" + ".join(p.name for p in parts), manifest=head.manifest,
+                          rows=pd.concat([p.rows for p in parts], ignore_index=True), truth=head.truth, proxy_info=info,
+                          proxy_info_stored=all(p.proxy_info_stored for p in parts), benchmark_info=head.benchmark_info, parts=parts)
+        merged._join_statistics()
+        out.append(merged)
+    return out
 
 
 def load_run(path: Path, name: str, manifest: dict[str, Any] | None = None) -> ProxyRun:
