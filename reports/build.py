@@ -92,9 +92,12 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
             ranking.append(by_task)
 
     evidence: list[Block] = []
+    seen: set[tuple[str, str]] = set()
     for run in main_runs:
         steps.append((f"Table 1 {run.name}", lambda run=run: add_run(run)))
-        steps.append((f"evidence {run.name}", lambda run=run: evidence.extend(evidence_blocks(run))))
+        benchmark = (str(run.config.get("space")), run.benchmark[0])
+        steps.append((f"evidence {run.name}", lambda run=run, first=benchmark not in seen: evidence.extend(evidence_blocks(run, first))))
+        seen.add(benchmark)
     summary: list[Block] = []
     steps.append(("summary", lambda: summary.extend(summary_blocks(main_runs, results.across, results.heldout_seeds))))
     stability: list[Block] = []

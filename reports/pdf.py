@@ -2,7 +2,9 @@
 
 No dependency beyond matplotlib. Every page is A4 landscape (11.69 x 8.27 in):
 
-* a title page: title, legend, contents, inputs (and skipped inputs);
+* a title page: title, legend, and the first section's title and introduction (the summary,
+  whose blocks follow), then the contents and inputs (and skipped inputs) before the second
+  section;
 * per table: its title, caption and rows (paged, header repeated), with cells shaded as in
   the HTML (ours / paper / missing), then its notes and provenance as text;
 * per figure: its title, the figure at its print size (7 in wide; a 250-dpi image), the
@@ -183,8 +185,14 @@ def _title_page(writer: _Writer, report: Report) -> None:
         ("Built by `bench report` from stored results only: no proxy was recomputed. Reproduces W-PCA: Gradient-free proxy for "
          "efficient language model search (ICLR 2025).", 9, "normal"),
         ("Cells: ours = measured here (blue); paper = published in the W-PCA paper (orange); missing = not produced yet, with the command (grey).", 9, "normal"),
-        ("", 6, "normal"), ("Contents", 11, "bold"),
     ]
+    if report.sections:
+        lines += [("", 6, "normal"), (report.sections[0].title, 11, "bold"), (report.sections[0].intro, 10, "normal")]
+    writer.text_pages(report.title, lines)
+
+
+def _contents_pages(writer: _Writer, report: Report) -> None:
+    lines: list[tuple[str, float, str]] = [("Contents", 11, "bold")]
     for section in report.sections:
         lines.append((section.title, 9, "bold"))
         for block in section.blocks:
@@ -192,7 +200,7 @@ def _title_page(writer: _Writer, report: Report) -> None:
     lines += [("", 6, "normal"), ("Inputs", 11, "bold")] + [(f"{name}: {what}", 8, "normal") for name, what in report.inputs]
     if report.skipped:
         lines += [("Skipped", 10, "bold")] + [(f"{name}: {why}", 8, "normal") for name, why in report.skipped]
-    writer.text_pages(report.title, lines)
+    writer.text_pages("Contents and inputs", lines)
 
 
 def render_pdf(report: Report, path: str | os.PathLike) -> int:
@@ -210,8 +218,11 @@ def render_pdf(report: Report, path: str | os.PathLike) -> int:
             with PdfPages(tmp, metadata={"Title": report.title, "Creator": "proxybench bench report", "CreationDate": None}) as pdf:
                 writer = _Writer(pdf, report.title)
                 _title_page(writer, report)
-                for section in report.sections:
-                    writer.text_pages(section.title, [(section.intro, 10, "normal")])
+                for index, section in enumerate(report.sections):
+                    if index == 1:  # the first section (the summary) comes before the contents
+                        _contents_pages(writer, report)
+                    if index > 0:  # the first section's title is on the title page
+                        writer.text_pages(section.title, [(section.intro, 10, "normal")])
                     for block in section.blocks:
                         if isinstance(block, Table):
                             _draw_table(writer, block)
@@ -219,6 +230,8 @@ def render_pdf(report: Report, path: str | os.PathLike) -> int:
                             _draw_figure(writer, block)
                         else:
                             _draw_missing(writer, block)
+                if len(report.sections) < 2:
+                    _contents_pages(writer, report)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -35,7 +35,8 @@ from reports.tables import number, signed
 FEATURE_SETS = {"encoding": "architecture encoding", "proxies": "proxy values", "encoding+proxies": "encoding + proxy values"}
 
 
-def _main(frame: pd.DataFrame | None, run: ProxyRun) -> pd.DataFrame | None:
+def main_task_rows(frame: pd.DataFrame | None, run: ProxyRun) -> pd.DataFrame | None:
+    """The rows of a stored table for the run's main task; ``None`` when there are none."""
     if frame is None or "task" not in frame.columns:
         return None
     main = frame[frame["task"].astype(str) == run.main_task]
@@ -56,7 +57,7 @@ def _interval(value: float, low: float, high: float) -> str:
 
 def ceiling_table(run: ProxyRun) -> Table | None:
     """The noise ceiling of the run's main task: over all architectures, within strata, per σ."""
-    ceilings, shares = _main(run.ceilings, run), _main(run.ceiling_shares, run)
+    ceilings, shares = main_task_rows(run.ceilings, run), main_task_rows(run.ceiling_shares, run)
     if ceilings is None:
         return None
     sources = _sources(ceilings)
@@ -105,7 +106,7 @@ def ceiling_table(run: ProxyRun) -> Table | None:
 
 def shares_table(run: ProxyRun) -> Table | None:
     """Each proxy's τ and stratified τ beside the ceiling, as a share of it, per noise estimate."""
-    shares = _main(run.ceiling_shares, run)
+    shares = main_task_rows(run.ceiling_shares, run)
     if shares is None:
         return None
     sources = _sources(shares)
@@ -148,7 +149,7 @@ def smallest_k(frame: pd.DataFrame, column: str) -> int | None:
 
 def predictor_block(run: ProxyRun) -> FigureBlock | None:
     """τ of the few-shot predictors against k, with the best proxy and the best size descriptor."""
-    stored = _main(run.predictor, run)
+    stored = main_task_rows(run.predictor, run)
     if stored is None:
         return None
     curves = [(label, stored[stored["method"] == method].sort_values("k")) for method, label in FEATURE_SETS.items() if (stored["method"] == method).any()]
@@ -179,21 +180,25 @@ def predictor_block(run: ProxyRun) -> FigureBlock | None:
     )
 
 
-def evidence_blocks(run: ProxyRun) -> list[Block]:
-    """The ceiling, shares and predictor blocks of a benchmark run; Missing blocks for the absent ones."""
+def evidence_blocks(run: ProxyRun, name_missing: bool = True) -> list[Block]:
+    """The ceiling, shares and predictor blocks of a benchmark run; Missing blocks for the absent
+    ones when ``name_missing`` (the report asks for them on the largest run of each benchmark only)."""
     blocks: list[Block] = []
     ceiling, shares = ceiling_table(run), shares_table(run)
     if ceiling is None:
-        blocks.append(Missing(f"ceiling-{slug(run.name)}", f"Noise ceiling ({run.name})",
-                              "No ceilings.csv for the run's main task.", [f"bench stratify {run.path} && bench ceiling {run.path}"]))
+        if name_missing:
+            blocks.append(Missing(f"ceiling-{slug(run.name)}", f"Noise ceiling ({run.name})",
+                                  "No ceilings.csv for the run's main task.", [f"bench stratify {run.path} && bench ceiling {run.path}"]))
     else:
         blocks.append(ceiling)
         if shares is not None:
             blocks.append(shares)
     predictor = predictor_block(run)
-    blocks.append(predictor if predictor is not None else Missing(
-        f"predictor-{slug(run.name)}", f"Few-shot predictors against proxies ({run.name})", "No predictor.csv for the run's main task.",
-        [f"bench predictor {run.path}"]))
+    if predictor is not None:
+        blocks.append(predictor)
+    elif name_missing:
+        blocks.append(Missing(f"predictor-{slug(run.name)}", f"Few-shot predictors against proxies ({run.name})",
+                              "No predictor.csv for the run's main task.", [f"bench predictor {run.path}"]))
     return blocks
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from reports.load import AcrossFile, HeldoutSeedsFile, ProxyRun
 from reports.model import Block, Cell, Missing, Provenance, Table
-from reports.section_evidence import FEATURE_SETS, across_table, smallest_k
+from reports.section_evidence import FEATURE_SETS, across_table, main_task_rows, smallest_k
 from reports.tables import number, signed
 
 COMMANDS = {
@@ -95,11 +95,8 @@ def _best_proxy_lines(across: AcrossFile, labels: dict[str, str]) -> list[list[C
 
 
 def _ceiling_line(run: ProxyRun, title: str, sizes: set[str], labels: dict[str, str]) -> list[Cell] | None:
-    shares = run.ceiling_shares
-    if shares is None or "task" not in shares.columns:
-        return None
-    shares = shares[shares["task"].astype(str) == run.main_task]
-    if shares.empty:
+    shares = main_task_rows(run.ceiling_shares, run)
+    if shares is None:
         return None
     if (shares["sigma_source"] == "replicates").any():
         chosen = shares[shares["sigma_source"] == "replicates"]
@@ -130,11 +127,8 @@ def _ceiling_line(run: ProxyRun, title: str, sizes: set[str], labels: dict[str, 
 
 
 def _predictor_line(run: ProxyRun, title: str) -> list[Cell] | None:
-    stored = run.predictor
-    if stored is None or "task" not in stored.columns:
-        return None
-    stored = stored[stored["task"].astype(str) == run.main_task]
-    if stored.empty:
+    stored = main_task_rows(run.predictor, run)
+    if stored is None:
         return None
     parts = []
     for method in ("proxies", "encoding"):
