@@ -15,6 +15,7 @@ Sections, in the paper's order:
 4. **Cost** — per ``proxy_cost.json``: the cost table and the log-scale bar chart.
 5. **Ablations** — stored ablation tables, else the one ``bench report`` stored from the ablation runs.
 6. **NLU search and accuracy** — Tables 2-5, 7, 8; searches, traces, Fig. 5.
+7. **Appendix** — the blocks of smoke-scale benchmark runs, when the results also hold larger runs.
 
 Every number is read from stored files (``bench report`` first stores the statistics a
 result directory lacks; see :mod:`bench.cli.report`). Whatever is absent is a
@@ -77,26 +78,30 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
     ranking: list[Block] = []
     main_runs = benchmark_runs(results)
 
-    def add_run(run: ProxyRun) -> None:
+    appendix: list[Block] = []
+
+    def add_run(run: ProxyRun, blocks: list[Block]) -> None:
         correlations = main_correlations(run, n_boot, boot_seed)
         if correlations is None:
-            ranking.extend(missing_correlations(run, n_boot, boot_seed))
+            blocks.extend(missing_correlations(run, n_boot, boot_seed))
         else:
-            ranking.append(table1(run, correlations, cost, results.across))
-            ranking.append(scatter_block(run, correlations))
+            blocks.append(table1(run, correlations, cost, results.across))
+            blocks.append(scatter_block(run, correlations))
         proxies = len(correlations.frame) if correlations is not None else run.rows["proxy"].nunique()
         if proxies >= 2:
-            ranking.append(heatmap_block(run))
+            blocks.append(heatmap_block(run))
         by_task = tasks_table(run)
         if by_task is not None:
-            ranking.append(by_task)
+            blocks.append(by_task)
 
     evidence: list[Block] = []
     seen: set[tuple[str, str]] = set()
     for run in main_runs:
-        steps.append((f"Table 1 {run.name}", lambda run=run: add_run(run)))
+        smoke = run.config.get("scale") == "smoke" and any(r.config.get("scale") != "smoke" for r in main_runs)
+        ranked, weighed = (appendix, appendix) if smoke else (ranking, evidence)
+        steps.append((f"Table 1 {run.name}", lambda run=run, blocks=ranked: add_run(run, blocks)))
         benchmark = (str(run.config.get("space")), run.benchmark[0])
-        steps.append((f"evidence {run.name}", lambda run=run, first=benchmark not in seen: evidence.extend(evidence_blocks(run, first))))
+        steps.append((f"evidence {run.name}", lambda run=run, first=benchmark not in seen, blocks=weighed: blocks.extend(evidence_blocks(run, first))))
         seen.add(benchmark)
     summary: list[Block] = []
     steps.append(("summary", lambda: summary.extend(summary_blocks(main_runs, results.across, results.heldout_seeds))))
@@ -148,6 +153,9 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
         Section("nlu", "NLU search and accuracy (Tables 2-5, 7, 8, Figure 5)",
                 "Architectures each proxy picks in the NLU search space, distilled and evaluated on GLUE and SQuAD.", nlu),
     ]
+    if appendix:
+        sections.append(Section("appendix", "Appendix: smoke-scale runs",
+                                "Runs at the smoke scale (a few architectures, tiny batches): regression references and tests of the harness, not results.", appendix))
     inputs = [(r.name, _describe(r)) for r in results.runs]
     inputs += [(str(c.path), "proxy cost measurements") for c in results.costs]
     inputs += [(str(a.path), "ablation table" + (" (stored by `bench report` from the ablation runs)" if a.by_report else "")) for a in results.ablations]
