@@ -222,7 +222,8 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
         "Stratified τ: the size-weighted mean of τ within the benchmark's size strata (`bench stratify`, stratified-all.csv; — where "
         "the proxy is constant within every stratum); "
         "Δτ vs #Params: the paired bootstrap difference to #Params on the same architectures (`bench across`)"
-        + ("." if deltas else "; not stored for these architectures: run `bench across` with this run."),
+        + ("." if deltas else "; not stored for these architectures: run `bench across` with this run"
+           + (" (and `python scripts/migrate_manifests.py` on it: it predates benchmark.json)." if not run.benchmark[0] else ".")),
     ]
     if paper_columns:
         notes.append("Paper: the values printed in the W-PCA paper's Table 1, measured on the benchmark authors' published models "

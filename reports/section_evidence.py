@@ -74,7 +74,8 @@ def ceiling_table(run: ProxyRun) -> Table | None:
         if shares is not None and len(strata):
             inner = shares[shares["sigma_source"] == source]
             if len(inner):
-                rows.append([Cell(label, "label"), Cell(f"within {len(strata)} strata (n-weighted)"), Cell(str(int(strata["n"].sum())), "ours"), Cell("—"),
+                counted = strata[strata["n"] >= 3]  # the strata bench.analysis.ceiling.shares weighs
+            rows.append([Cell(label, "label"), Cell(f"within {len(counted)} strata (n-weighted)"), Cell(str(int(counted["n"].sum())), "ours"), Cell("—"),
                              Cell(number(float(inner["stratified_tau_ceiling"].iloc[0])), "ours"), Cell(number(float(inner["stratified_rho_ceiling"].iloc[0])), "ours")])
         if len(sources) == 1:
             for row in strata.itertuples():
@@ -182,23 +183,29 @@ def predictor_block(run: ProxyRun) -> FigureBlock | None:
 
 def evidence_blocks(run: ProxyRun, name_missing: bool = True) -> list[Block]:
     """The ceiling, shares and predictor blocks of a benchmark run; Missing blocks for the absent
-    ones when ``name_missing`` (the report asks for them on the largest run of each benchmark only)."""
+    ones when ``name_missing`` (the report asks for them on the largest run of each benchmark only).
+    The commands name every part of a joined run, so that the analyses cover all its proxies."""
     blocks: list[Block] = []
+    paths = " ".join(str(part.path) for part in (run.parts or [run]))
     ceiling, shares = ceiling_table(run), shares_table(run)
+    ceiling_command = f"bench correlate {paths} --tasks all --metrics all && bench stratify {paths} && bench ceiling {paths}"
     if ceiling is None:
         if name_missing:
             blocks.append(Missing(f"ceiling-{slug(run.name)}", f"Noise ceiling ({run.name})",
-                                  "No ceilings.csv for the run's main task.", [f"bench stratify {run.path} && bench ceiling {run.path}"]))
+                                  "No ceilings.csv for the run's main task.", [ceiling_command]))
     else:
         blocks.append(ceiling)
         if shares is not None:
             blocks.append(shares)
+        elif name_missing:
+            blocks.append(Missing(f"ceiling-shares-{slug(run.name)}", f"Each proxy beside the noise ceiling ({run.name})",
+                                  "No ceiling-shares.csv (`bench ceiling` writes it when correlations.csv is stored).", [ceiling_command]))
     predictor = predictor_block(run)
     if predictor is not None:
         blocks.append(predictor)
     elif name_missing:
         blocks.append(Missing(f"predictor-{slug(run.name)}", f"Few-shot predictors against proxies ({run.name})",
-                              "No predictor.csv for the run's main task.", [f"bench predictor {run.path}"]))
+                              "No predictor.csv for the run's main task.", [f"bench predictor {paths}"]))
     return blocks
 
 
@@ -214,7 +221,7 @@ def across_table(across: AcrossFile) -> Table:
     names = list(dict.fromkeys(table["benchmark"].astype(str)))
     keyed = table.set_index(["proxy", "benchmark"])
     order = list(summary["proxy"]) if summary is not None else sorted(set(table["proxy"]))
-    best = table.drop_duplicates("benchmark").set_index("benchmark")["best_size"].astype(str)
+    best = table.drop_duplicates("benchmark").set_index("benchmark")["best_size"].fillna("none").astype(str)
     rows = []
     for proxy in order:
         cells = [Cell(proxy, "label")]
@@ -227,7 +234,8 @@ def across_table(across: AcrossFile) -> Table:
                 continue
             r = keyed.loc[(proxy, name)]
             delta = "" if pd.isna(r.get("delta_tau")) else f"; Δ {signed(r['delta_tau'], 2)}{_mark(float(r['delta_tau_lo']), float(r['delta_tau_hi']))}"
-            cells.append(Cell(f"{signed(r['kendall_tau'], 2)} ({int(r['rank'])}){delta}", "ours"))
+            rank = "—" if pd.isna(r["rank"]) else str(int(r["rank"]))
+            cells.append(Cell(f"{signed(r['kendall_tau'], 2)} ({rank}){delta}", "ours"))
         rows.append(cells)
     boot = int(table["n_boot"].iloc[0]) if "n_boot" in table.columns else None
     return Table(

@@ -71,8 +71,10 @@ def migrate(roots: list[Path], check: bool = False) -> tuple[int, int]:
 
 def add_benchmark_info(roots: list[Path], check: bool = False) -> int:
     """Write ``benchmark.json`` into every proxy run with ground truth that lacks one; returns how many lack (or got) it."""
-    from bench.scoring.benchmarks import run_benchmark
+    from bench.errors import UserError
+    from bench.scoring.benchmarks import benchmark_info, run_benchmark
     from bench.store.runs import RunStore
+    from spaces import SpaceError
 
     count = 0
     for root in roots:
@@ -88,9 +90,12 @@ def add_benchmark_info(roots: list[Path], check: bool = False) -> int:
                 log.error("%s lacks %s", directory, schema.BENCHMARK_INFO)
                 continue
             config = manifest["config"]
-            benchmark = run_benchmark(config)
-            RunStore(directory).write_benchmark_info({"space": config["space"], "name": benchmark.name, "main_task": benchmark.main_task,
-                                                      "main_label": benchmark.main_label, "tasks": list(benchmark.tasks)})
+            try:
+                benchmark = run_benchmark(config)
+            except (UserError, SpaceError, KeyError) as exc:
+                log.error("%s: cannot tell its benchmark (%s); left without %s", directory, exc, schema.BENCHMARK_INFO)
+                continue
+            RunStore(directory).write_benchmark_info(benchmark_info(config["space"], benchmark))
             log.info("%s: benchmark %s", directory, benchmark.name)
     return count
 

@@ -50,12 +50,15 @@ def test_an_lts_run_is_ranked_by_its_own_task_and_names_the_commands_it_lacks(lt
     labels = {row[0].text: row for row in table1.rows}
     assert len(labels) == len(main_rows)
     ceiling, predictor, across = blocks[f"ceiling-{RUN}"], blocks[f"predictor-{RUN}"], blocks["summary-findings"]
-    assert isinstance(ceiling, Missing) and any(f"bench ceiling {lts_results / RUN}" in c for c in ceiling.commands)
+    assert isinstance(ceiling, Missing) and ceiling.commands == [
+        f"bench correlate {lts_results / RUN} --tasks all --metrics all && bench stratify {lts_results / RUN} && bench ceiling {lts_results / RUN}"]
     assert isinstance(predictor, Missing) and predictor.commands == [f"bench predictor {lts_results / RUN}"]
     assert isinstance(across, Missing) and "bench across" in across.commands[0]  # the summary needs it
 
 
-def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(lts_results, tmp_path):
+def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(tmp_path):
+    lts_results = tmp_path / "results"
+    shutil.copytree(REPO / "results" / RUN, lts_results / RUN)  # its own copy: the analyses below write into it
     run = lts_results / RUN
     assert main(["stratify", str(run), "--bootstrap", "0"]) == 0
     assert main(["ceiling", str(run), "--n-sim", "30"]) == 0
@@ -154,3 +157,20 @@ def test_companion_runs_of_one_benchmark_make_one_table_1_sorted_with_stratified
     delta = across.loc[("flexibert:bert-benchmark", "w-pca")]
     assert w_pca[table.header.index("Δτ vs #Params [95% CI]")].text.startswith(signed(delta["delta_params_tau"]) + " [")
     assert table.provenance[0].source == " + ".join(str(REPO / "results" / n) for n in names)
+
+
+def test_a_joined_run_reads_what_an_analysis_of_all_its_parts_stored_in_the_first(tmp_path):
+    """`bench stratify A B` / `bench ceiling A B` write into A only: the joined run still shows B's proxies."""
+    from reports.build import benchmark_runs
+    from reports.section_benchmark import stratified_taus
+
+    names = ["table1-trained-cpu", "baselines-trained-cpu"]
+    for name in names:
+        shutil.copytree(REPO / "results" / name, tmp_path / name)
+    for file in ("stratified-all.csv", "ceiling-shares.csv", "ceilings.csv", "predictor.csv", "predictor-splits.csv"):
+        (tmp_path / names[1] / file).unlink(missing_ok=True)
+    joined = benchmark_runs(discover([str(tmp_path / n) for n in names]))[0]
+    stored = pd.read_csv(tmp_path / names[0] / "stratified-all.csv").set_index("proxy")
+    assert stratified_taus(joined)["flops"] == pytest.approx(stored.loc["flops", "kendall_tau"])
+    assert {"flops", "w-pca"} <= set(joined.ceiling_shares["proxy"])
+    assert joined.predictor is not None

@@ -82,6 +82,11 @@ def run_benchmark(config: Mapping[str, Any]):
     return next((b for b in space.benchmarks().values() if b.file in files), default)
 
 
+def benchmark_info(space: str, benchmark) -> dict[str, Any]:
+    """What ``benchmark.json`` records of a run's benchmark: space, name, main task and its label, tasks."""
+    return {"space": space, "name": benchmark.name, "main_task": benchmark.main_task, "main_label": benchmark.main_label, "tasks": list(benchmark.tasks)}
+
+
 def main_task(config: Mapping[str, Any]) -> str:
     """The main ground-truth task of a stored run's benchmark (``glue`` for FlexiBERT, ``neg_valid_ppl`` for LTS)."""
     return run_benchmark(config).main_task

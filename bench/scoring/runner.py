@@ -61,7 +61,7 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
         raise UserError(f"--limit must be a positive integer, got {limit}")
     kind, _, name = spec.partition(":")
     if kind in ("benchmark", "deciles"):
-        from bench.scoring.benchmarks import load_entries, named_benchmark
+        from bench.scoring.benchmarks import benchmark_info, load_entries, named_benchmark
         from spaces import arch_hash
 
         benchmark = named_benchmark(space, name or None)
@@ -80,8 +80,7 @@ def select_archs(space, spec: str, limit: int | None, sample_seed: int, data_dir
             for task, score in e.scores.items()
         ]
         archs = list(dict.fromkeys(e.arch for e in entries))
-        info = {"space": space.name, "name": benchmark.name, "main_task": benchmark.main_task, "main_label": benchmark.main_label, "tasks": list(benchmark.tasks)}
-        return ArchSelection(archs, {spec: benchmark.file, "limit": limit}, truth, (benchmark.file,), info)
+        return ArchSelection(archs, {spec: benchmark.file, "limit": limit}, truth, (benchmark.file,), benchmark_info(space.name, benchmark))
     if spec.isdigit():
         count = int(spec)
         if count < 1:

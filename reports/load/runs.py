@@ -161,13 +161,14 @@ class ProxyRun:
 
 
     def _join_statistics(self) -> None:
-        """The parts' statistics as one run's: a table every part stores is joined (a proxy's row from
-        the first part that has it); ceilings and predictor curves come from the first part storing
+        """The parts' statistics as one run's: the tables the parts store are joined (a proxy's row from
+        the first part that has it; a table an analysis command wrote into the first part for all the
+        companion runs covers them alone); ceilings and predictor curves come from the first part storing
         them (the one with the most proxies: ``bench ceiling`` / ``bench predictor`` given all the
         companion runs write into the first)."""
         def joined(name: str, keys: list[str]) -> pd.DataFrame | None:
-            tables = [getattr(part, name) for part in self.parts]
-            if any(t is None for t in tables):
+            tables = [t for t in (getattr(part, name) for part in self.parts) if t is not None]
+            if not tables:
                 return None
             frame = pd.concat(tables, ignore_index=True)
             return frame.drop_duplicates([k for k in keys if k in frame.columns])
