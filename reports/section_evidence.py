@@ -181,29 +181,53 @@ def predictor_block(run: ProxyRun) -> FigureBlock | None:
     )
 
 
+def stale_evidence(run: ProxyRun) -> dict[str, str]:
+    """File name -> why it no longer describes the run: ``ceilings.csv`` whose ``all`` stratum, or
+    ``predictor.csv`` whose ``k + n_test``, counts other than the run's current entries (rows were
+    added after the analysis)."""
+    current = run.n_entries
+    stale: dict[str, str] = {}
+    ceilings = main_task_rows(run.ceilings, run)
+    if ceilings is not None:
+        made = {int(n) for n in ceilings.loc[ceilings["stratum"] == "all", "n"]}
+        if made and made != {current}:
+            stale["ceilings.csv"] = f"It was made from {', '.join(map(str, sorted(made)))} benchmark entries; the run now has {current}."
+    predictor = main_task_rows(run.predictor, run)
+    if predictor is not None and {"k", "n_test", "role"} <= set(predictor.columns):
+        rows = predictor[predictor["role"] == "predictor"]
+        made = {int(k + n) for k, n in zip(rows["k"], rows["n_test"])}
+        if made and made != {current}:
+            stale["predictor.csv"] = f"Its splits cover {', '.join(map(str, sorted(made)))} benchmark entries; the run now has {current}."
+    return stale
+
+
 def evidence_blocks(run: ProxyRun, name_missing: bool = True) -> list[Block]:
     """The ceiling, shares and predictor blocks of a benchmark run; Missing blocks for the absent
     ones when ``name_missing`` (the report asks for them on the largest run of each benchmark only).
     The commands name every part of a joined run, so that the analyses cover all its proxies."""
     blocks: list[Block] = []
     paths = " ".join(str(part.path) for part in (run.parts or [run]))
-    ceiling, shares = ceiling_table(run), shares_table(run)
     ceiling_command = f"bench correlate {paths} --tasks all --metrics all && bench stratify {paths} && bench ceiling {paths}"
-    if ceiling is None:
-        if name_missing:
-            blocks.append(Missing(f"ceiling-{slug(run.name)}", f"Noise ceiling ({run.name})",
-                                  "No ceilings.csv for the run's main task.", [ceiling_command]))
-    else:
+    stale = stale_evidence(run)
+    for name, why in stale.items():
+        command = f"bench predictor {paths}" if name == "predictor.csv" else ceiling_command
+        blocks.append(Missing(f"stale-{name.split('.')[0]}-{slug(run.name)}", f"{name} of {run.name} is stale", why, [command]))
+    ceiling_stale = "ceilings.csv" in stale
+    ceiling = None if ceiling_stale else ceiling_table(run)
+    if ceiling is not None:
         blocks.append(ceiling)
+        shares = shares_table(run)
         if shares is not None:
             blocks.append(shares)
         elif name_missing:
             blocks.append(Missing(f"ceiling-shares-{slug(run.name)}", f"Each proxy beside the noise ceiling ({run.name})",
                                   "No ceiling-shares.csv (`bench ceiling` writes it when correlations.csv is stored).", [ceiling_command]))
-    predictor = predictor_block(run)
+    elif name_missing and not ceiling_stale:
+        blocks.append(Missing(f"ceiling-{slug(run.name)}", f"Noise ceiling ({run.name})", "No ceilings.csv for the run's main task.", [ceiling_command]))
+    predictor = predictor_block(run) if "predictor.csv" not in stale else None
     if predictor is not None:
         blocks.append(predictor)
-    elif name_missing:
+    elif name_missing and "predictor.csv" not in stale:
         blocks.append(Missing(f"predictor-{slug(run.name)}", f"Few-shot predictors against proxies ({run.name})",
                               "No predictor.csv for the run's main task.", [f"bench predictor {paths}"]))
     return blocks

@@ -25,7 +25,7 @@ import pandas as pd
 
 from reports.load import AcrossFile, HeldoutSeedsFile, ProxyRun
 from reports.model import Block, Cell, Missing, Provenance, Table
-from reports.section_evidence import FEATURE_SETS, across_table, main_task_rows, smallest_k
+from reports.section_evidence import FEATURE_SETS, across_table, main_task_rows, smallest_k, stale_evidence
 from reports.tables import number, signed
 
 COMMANDS = {
@@ -207,7 +207,10 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
         run = chosen.get(name)
         if run is None:
             continue
-        for line in (_ceiling_line(run, benchmark_title(name), sizes, labels), _predictor_line(run, benchmark_title(name))):
+        stale = stale_evidence(run)  # a stale file's numbers are not summarised (the evidence section says so)
+        lines = [None if "ceilings.csv" in stale else _ceiling_line(run, benchmark_title(name), sizes, labels),
+                 None if "predictor.csv" in stale else _predictor_line(run, benchmark_title(name))]
+        for line in lines:
             if line is not None:
                 rows.append(line)
         sources.append(Provenance(source=str(run.path), derived="ceiling-shares.csv, ceilings.csv and predictor.csv as stored"))

@@ -174,3 +174,20 @@ def test_a_joined_run_reads_what_an_analysis_of_all_its_parts_stored_in_the_firs
     assert stratified_taus(joined)["flops"] == pytest.approx(stored.loc["flops", "kendall_tau"])
     assert {"flops", "w-pca"} <= set(joined.ceiling_shares["proxy"])
     assert joined.predictor is not None
+
+
+def test_evidence_made_from_fewer_entries_than_the_run_now_has_is_flagged_not_shown(tmp_path):
+    root = tmp_path / "results"
+    shutil.copytree(REPO / "results" / RUN, root / RUN)
+    run = root / RUN
+    assert main(["ceiling", str(run), "--n-sim", "10"]) == 0
+    assert main(["predictor", str(run), "--k", "3", "--repeats", "2", "--trees", "5"]) == 0
+    assert not any(k.startswith("stale-") for k in _blocks(root))
+    rows = pd.read_csv(run / "rows.csv")
+    dropped = rows["arch_hash"].iloc[0]
+    rows[rows["arch_hash"] != dropped].to_csv(run / "rows.csv", index=False)  # as if the analyses were made with one more architecture
+    blocks = _blocks(root)
+    for name in ("ceilings", "predictor"):
+        stale = blocks[f"stale-{name}-{RUN}"]
+        assert isinstance(stale, Missing) and "the run now has 9" in stale.what
+    assert f"ceiling-{RUN}" not in blocks and f"predictor-{RUN}" not in blocks

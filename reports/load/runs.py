@@ -79,6 +79,15 @@ class ProxyRun:
         return "", tasks[0], tasks[0]
 
     @property
+    def n_entries(self) -> int:
+        """Benchmark entries with a finite main-task score whose architecture has stored rows (the
+        ``n`` every statistic over all of them was made from)."""
+        if self.truth is None or self.rows.empty:
+            return 0
+        truth = self.truth[(self.truth["task"].astype(str) == self.main_task) & self.truth["arch_hash"].isin(set(self.rows["arch_hash"]))]
+        return int(pd.to_numeric(truth["score"], errors="coerce").notna().sum())
+
+    @property
     def main_task(self) -> str:
         """The ground-truth task architectures are ranked by (``glue``, ``neg_valid_ppl``, ...)."""
         return self.benchmark[1]
