@@ -6,10 +6,13 @@ No dependency beyond matplotlib. Every page is A4 landscape (11.69 x 8.27 in):
   whose blocks follow), then the contents and inputs (and skipped inputs) before the second
   section;
 * per table: its title, caption and rows (paged, header repeated), with cells shaded as in
-  the HTML (ours / paper / missing), then its notes and provenance as text;
+  the HTML (ours / paper / missing), then its notes, the names of its sources (``P1``, ...)
+  and how its numbers were derived;
 * per figure: its title, the figure at its print size (7 in wide; a 250-dpi image), the
-  caption, notes and provenance;
-* per missing result: what is missing and the commands that produce it.
+  caption, notes, sources and derivation;
+* per missing result: what is missing and the commands that produce it;
+* an appendix with every distinct source once: command, config, status, versions, git
+  revision, device (many blocks share one run, so this is where most pages went before).
 
 Text is embedded as TrueType (``pdf.fonttype`` 42), so it can be searched and extracted.
 The PDF has no creation date, so the same report gives the same file.
@@ -81,19 +84,35 @@ class _Writer:
         self.save(fig)
 
 
-def _provenance_lines(items: list[Provenance], short: bool = False) -> list[tuple[str, float, str]]:
-    """Provenance as text lines; ``short`` keeps source, status and derivation (figures,
-    whose full provenance is printed with the table beside them)."""
-    lines: list[tuple[str, float, str]] = []
-    if items:
-        lines.append(("Provenance", 8, "bold"))
-    for item in items:
-        for name, value in item.lines():
-            if short and name not in ("source", "command", "status", "derived"):
-                continue
-            lines.append((f"{name}: {value}", 6.5, "normal"))
-        lines.append(("", 4, "normal"))
-    return lines
+class _Sources:
+    """Numbers the report's distinct provenance records (``P1``, ``P2``, ... in order of first use):
+    under each block the PDF names them and prints what is the block's own (how its numbers were
+    derived); every record is printed once, in the provenance appendix."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[tuple[str, str], ...], str] = {}
+
+    def lines(self, items: list[Provenance]) -> list[tuple[str, float, str]]:
+        names = []
+        derived = []
+        for item in items:
+            key = tuple((k, v) for k, v in item.lines() if k != "derived")
+            names.append(self.records.setdefault(key, f"P{len(self.records) + 1}"))
+            if item.derived:
+                derived.append(item.derived)
+        if not items:
+            return []
+        lines = [(f"Provenance: {', '.join(dict.fromkeys(names))} (appendix)", 7, "bold")]
+        return lines + [(f"derived: {text}", 6.5, "normal") for text in dict.fromkeys(derived)]
+
+    def appendix(self) -> list[tuple[str, float, str]]:
+        lines: list[tuple[str, float, str]] = [
+            ("Every source the tables and figures name: the recorded command, config, status, versions, git revision and device.", 9, "normal")]
+        for key, name in self.records.items():
+            lines.append((name, 8.5, "bold"))
+            lines += [(f"{k}: {v}", 6.5, "normal") for k, v in key]
+            lines.append(("", 4, "normal"))
+        return lines
 
 
 def _text_width(text: str, size: float, bold: bool = False) -> float:
@@ -122,7 +141,7 @@ def _table_font(table: Table) -> float:
     return float(np.clip(available / max(at_one, 1e-6), 5.0, 8.5))
 
 
-def _draw_table(writer: _Writer, table: Table) -> None:
+def _draw_table(writer: _Writer, table: Table, sources: _Sources) -> None:
     size = _table_font(table)
     row_h = size * _PT * 2.0
     widths = _column_widths(table, size)
@@ -151,13 +170,13 @@ def _draw_table(writer: _Writer, table: Table) -> None:
                 x += width
             y += row_h
         if number == len(chunks) - 1:
-            lines = [(f"• {note}", 7.5, "normal") for note in table.notes] + [("", 4, "normal")] + _provenance_lines(table.provenance)
+            lines = [(f"• {note}", 7.5, "normal") for note in table.notes] + [("", 4, "normal")] + sources.lines(table.provenance)
             writer.text_pages(table.title, lines, fig=fig, top=y + 0.2)
         else:
             writer.save(fig)
 
 
-def _draw_figure(writer: _Writer, block: FigureBlock) -> None:
+def _draw_figure(writer: _Writer, block: FigureBlock, sources: _Sources) -> None:
     from PIL import Image
 
     fig = writer.page()
@@ -171,7 +190,7 @@ def _draw_figure(writer: _Writer, block: FigureBlock) -> None:
     ax = fig.add_axes((left / PAGE[0], 1 - (top + h) / PAGE[1], w / PAGE[0], h / PAGE[1]))
     ax.imshow(np.asarray(image), interpolation="lanczos")
     ax.set_axis_off()
-    lines = [(block.caption, 8, "normal")] + [(f"• {n}", 7.5, "normal") for n in block.notes] + [("", 4, "normal")] + _provenance_lines(block.provenance, short=True)
+    lines = [(block.caption, 8, "normal")] + [(f"• {n}", 7.5, "normal") for n in block.notes] + [("", 4, "normal")] + sources.lines(block.provenance)
     writer.text_pages(block.title, lines, fig=fig, top=top + h + 0.15)
 
 
@@ -217,6 +236,7 @@ def render_pdf(report: Report, path: str | os.PathLike) -> int:
         with matplotlib.rc_context({**STYLE, "axes.grid": False}):
             with PdfPages(tmp, metadata={"Title": report.title, "Creator": "proxybench bench report", "CreationDate": None}) as pdf:
                 writer = _Writer(pdf, report.title)
+                sources = _Sources()
                 _title_page(writer, report)
                 for index, section in enumerate(report.sections):
                     if index == 1:  # the first section (the summary) comes before the contents
@@ -225,13 +245,15 @@ def render_pdf(report: Report, path: str | os.PathLike) -> int:
                         writer.text_pages(section.title, [(section.intro, 10, "normal")])
                     for block in section.blocks:
                         if isinstance(block, Table):
-                            _draw_table(writer, block)
+                            _draw_table(writer, block, sources)
                         elif isinstance(block, FigureBlock):
-                            _draw_figure(writer, block)
+                            _draw_figure(writer, block, sources)
                         else:
                             _draw_missing(writer, block)
                 if len(report.sections) < 2:
                     _contents_pages(writer, report)
+                if sources.records:
+                    writer.text_pages("Appendix: provenance", sources.appendix())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -239,6 +239,12 @@ def _mark(low: float, high: float) -> str:
     return " ▲" if low > 0 else " ▼" if high < 0 else ""
 
 
+def across_provenance(across: AcrossFile) -> Provenance:
+    """Where a ``bench across`` table's numbers come from (the file records no command or machine)."""
+    return Provenance(source=str(across.path), command="", git_revision="", device="", started="",
+                      derived="read from the table `bench across` wrote and its -summary.csv")
+
+
 def across_table(across: AcrossFile) -> Table:
     """Every proxy on every benchmark: τ (rank) and the paired Δτ to the benchmark's best size descriptor."""
     table, summary = across.table, across.summary
@@ -275,5 +281,5 @@ def across_table(across: AcrossFile) -> Table:
                + "; ".join(f"{n}: {best[n]}" for n in names) + "."
                + (f" {boot} paired resamples." if boot else ""),
                "Stratified τ and the Δ to #Params of every proxy are in the same file."],
-        provenance=[Provenance(source=str(across.path), derived="read from the table `bench across` wrote and its -summary.csv")],
+        provenance=[across_provenance(across)],
     )

@@ -25,7 +25,8 @@ import pandas as pd
 
 from reports.load import AcrossFile, HeldoutSeedsFile, ProxyRun
 from reports.model import Block, Cell, Missing, Provenance, Table
-from reports.section_evidence import FEATURE_SETS, across_table, main_task_rows, smallest_k, stale_evidence
+from reports.provenance import run_provenance
+from reports.section_evidence import FEATURE_SETS, across_provenance, across_table, main_task_rows, smallest_k, stale_evidence
 from reports.tables import number, signed
 
 COMMANDS = {
@@ -202,7 +203,7 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
     rows = _ranked_line(main, labels) + _best_proxy_lines(main, labels)
     chosen = _runs_by_benchmark(runs)
     sizes = set(main.table.loc[main.table["size_descriptor"].astype(bool), "proxy"]) if "size_descriptor" in main.table.columns else set()
-    sources = [Provenance(source=str(main.path), derived="read from the table `bench across` wrote and its -summary.csv")]
+    sources = [across_provenance(main)]
     for name in dict.fromkeys(main.table["benchmark"].astype(str)):
         run = chosen.get(name)
         if run is None:
@@ -213,11 +214,12 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
         for line in lines:
             if line is not None:
                 rows.append(line)
-        sources.append(Provenance(source=str(run.path), derived="ceiling-shares.csv, ceilings.csv and predictor.csv as stored"))
+        sources.append(run_provenance(run, "ceiling-shares.csv, ceilings.csv and predictor.csv as stored"))
     nlu = _nlu_line(heldout, labels)
     if nlu is not None:
         rows.append(nlu)
-        sources.append(Provenance(source=str(nlu_source(heldout).path), derived="mean over seeds of the stored per-run losses; the paired file as stored"))
+        sources.append(Provenance(source=str(nlu_source(heldout).path), command="", git_revision="", device="", started="",
+                                  derived="mean over seeds of the stored per-run losses; the paired file as stored"))
     findings = Table(
         key="summary-findings",
         title="Summary: which proxy can be trusted, and what does it know beyond size?",

@@ -161,6 +161,10 @@ def test_pdf_has_the_expected_pages_and_text(report_dir):
     for text in ("Kendall τ", "Spearman ρ", "W-PCA", "0.513", "Figure 4", "Table 8", "missing", "Provenance", "git revision"):
         assert text in everything, text
     assert reader.metadata.title.startswith("proxybench report")
+    appendix = [i for i, start in enumerate(starts) if start.startswith("Appendix: provenance")]
+    assert appendix and appendix[0] >= len(pages) - 3  # at the end
+    assert everything.count("command: bench run --proxies all --limit 6") == 1  # each source printed once, however many blocks name it
+    assert "Provenance: P1" in everything
 
 
 def _chromium() -> str:
