@@ -140,7 +140,7 @@ def scatter_figure(
         tau_text = "n/a" if not np.isfinite(tau) else f"{tau:+.3f}"
         rho_text = "n/a" if not np.isfinite(rho) else f"{rho:+.3f}"
         ax.set_title(f"{label}\nτ = {tau_text}, ρ = {rho_text}")
-        ax.set_xlabel("value (log)" if log_x else "value")
+        ax.set_xlabel(f"{label} (log)" if log_x else label)
         if index % 4 == 0:
             ax.set_ylabel(ylabel)
     if title:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from bench.store import schema
 from reports.figures import cost_figure, stability_figure
-from reports.load import AblationFile, CostFile, ProxyRun
+from reports.load import AblationFile, CostFile, ProxyRun, proxy_labels
 from reports.load.files import written_by_report
 from reports.model import Cell, FigureBlock, Missing, Provenance, Table
 from reports.paper_values import TABLE1
@@ -180,7 +180,7 @@ def ablation_from_file(ablation: AblationFile, runs: list[ProxyRun]) -> list[Tab
     provenance = [Provenance(source=str(ablation.path), command=f"bench ablation {' '.join(dict.fromkeys(frame['run']))} --out {ablation.path} (reconstructed from the table's runs)")]
     provenance += [run_provenance(r) for r in listed if r is not None]
     unlisted = [r.name for r in runs if r.is_ablation and r not in listed]
-    tables = _as_list(_ablation_table(frame, f"read from {ablation.path.name}", provenance, str(ablation.path)))
+    tables = _as_list(_ablation_table(frame, f"read from {ablation.path.name}", provenance, str(ablation.path), proxy_labels(runs)))
     if unlisted:
         tables[0].notes.append("Ablation runs found but not in this table (rerun `bench ablation` to include them): " + ", ".join(unlisted) + ".")
     return tables
@@ -195,7 +195,7 @@ def ablation_from_report(ablation: AblationFile, runs: list[ProxyRun]) -> list[T
     reference = listed[0].name if listed and listed[0] is not None else str(frame["run"].iloc[0])
     how = (f"computed by `bench report` from the runs' rows with bench.analysis.ablation (reference {reference}, "
            f"{ablation.n_boot if ablation.n_boot is not None else 0} bootstrap resamples) and stored in {ablation.path}")
-    return _as_list(_ablation_table(frame, how, [run_provenance(r) for r in listed if r is not None], "runs"))
+    return _as_list(_ablation_table(frame, how, [run_provenance(r) for r in listed if r is not None], "runs", proxy_labels(runs)))
 
 
 def missing_ablation_table(ablation_runs: list[ProxyRun]) -> Missing:
@@ -213,18 +213,18 @@ def _as_list(tables: Table | list[Table]) -> list[Table]:
 WIDE_ABLATION = 4
 
 
-def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance], source: str) -> Table | list[Table]:
+def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance], source: str, labels: dict[str, str]) -> Table | list[Table]:
     settings = list(dict.fromkeys(frame["setting"]))
     if len(settings) > WIDE_ABLATION:
-        tau = _ablation_by_setting(frame, "kendall_tau", how, provenance, source)
-        rho = _ablation_by_setting(frame, "spearman_rho", how, [], source)
+        tau = _ablation_by_setting(frame, "kendall_tau", how, provenance, source, labels)
+        rho = _ablation_by_setting(frame, "spearman_rho", how, [], source, labels)
         rho.notes.append("Provenance: as the Kendall τ table above.")
         return [tau, rho]
     keyed = frame.drop_duplicates(["proxy", "setting"]).set_index(["proxy", "setting"])
     counts = frame.groupby("setting")["n"].max()
     rows = []
     for proxy in ordered_proxies(list(dict.fromkeys(frame["proxy"]))):
-        cells = [Cell(proxy, "label")]
+        cells = [Cell(labels.get(proxy, proxy), "label")]
         for setting in settings:
             if (proxy, setting) in keyed.index:
                 r = keyed.loc[(proxy, setting)]
@@ -248,7 +248,7 @@ def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance],
     )
 
 
-def _ablation_by_setting(frame: pd.DataFrame, stat: str, how: str, provenance: list[Provenance], source: str) -> Table:
+def _ablation_by_setting(frame: pd.DataFrame, stat: str, how: str, provenance: list[Provenance], source: str, labels: dict[str, str]) -> Table:
     """Settings as rows, the reference run's proxies as columns, one statistic (τ or ρ) per cell."""
     settings = list(dict.fromkeys(frame["setting"]))
     proxies = ordered_proxies(list(dict.fromkeys(frame[frame["setting"] == settings[0]]["proxy"])))
@@ -267,7 +267,7 @@ def _ablation_by_setting(frame: pd.DataFrame, stat: str, how: str, provenance: l
         key=f"ablation-{'tau' if stat == 'kendall_tau' else 'rho'}-{slug(source)}",
         title=f"Ablation of Table 1 settings: {name} against the GLUE mean",
         caption="Each row is a run that differs from the reference run in the named setting, on the architectures every run scored; — where the run did not compute the proxy.",
-        header=["Setting", *proxies],
+        header=["Setting", *(labels.get(p, p) for p in proxies)],
         header_kinds=["", *(["ours"] * len(proxies))],
         rows=rows,
         notes=[f"{name} {how}; 95% bootstrap CIs and each proxy's cost are in the stored table.", "Last row: the paper's Table 1 (the benchmark authors' published models and setting)."],

@@ -251,6 +251,8 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
     provenance: list[Provenance] = []
     pending: dict[str, list[str]] = {}
     splits: set[str] = set()
+    budgets: dict[str, list[str]] = {}  # one note per distinct training budget, naming its rows
+    measured: set[str] = set()  # devices our latencies were measured on
     for model, kind, values, key in table.rows:
         rows.append([Cell(f"{model} (paper)", "label"), *([Cell(kind)] if table.has_type else []), *(Cell(paper_cell(v), "paper") for v in values)])
         if key is None:
@@ -269,10 +271,15 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
         rows.append([Cell(f"ours: {label}{marker}", "label"), *([Cell(kind)] if table.has_type else []), *cells])
         budget = training_budget(rows_of_key, table_tasks(table))
         if budget:
-            notes.append(f"ours: {key}: {budget}.")
+            budgets.setdefault(budget, []).append(key)
+        if "Latency (ms)" in table.columns and cells[table.columns.index("Latency (ms)")].kind == "ours":
+            measured.update(str(e.manifest.get("device", "device not recorded")) for e in used_evaluations)
         for result in [search, *used_evaluations]:
             if result is not None:
                 provenance.append(result_provenance(result, f"row ours: {key}"))
+    notes += [f"ours: {', '.join(keys)}: {budget}." for budget, keys in budgets.items()]
+    if measured:
+        notes.append(f"Our latency was measured on {'; '.join(sorted(measured))}, not on the paper's NVIDIA A100: compare the order, not the milliseconds.")
     if splits and table.split not in splits:
         notes.append(f"Our scores are on the {', '.join(sorted(splits))} split(s), the paper's on the {table.split} set"
                      + (" (GLUE test labels are not public)." if table.split == "test" else "."))
@@ -307,28 +314,29 @@ def search_blocks(searches: Sequence[SearchResult]) -> list[Table | FigureBlock 
     for s in searches:
         fitness, params, seconds = s.best_fitness, s.params, s.wall_seconds
         rows.append([
-            Cell(s.name, "label"), Cell(s.space), Cell(s.label),
+            Cell(s.name, "label"), Cell(s.space), Cell(s.label), Cell(s.algorithm),
             Cell(f"{fitness:.6g}" if fitness is not None else "—", "ours"),
             Cell(f"{params / 1e6:.2f}" if params is not None else "—", "ours"),
             Cell(str(s.cost.get("evaluations", len(s.trace))), "ours"),
-            Cell(f"{seconds / 3600:.2f} h ({s.device})" if seconds is not None else "—", "ours"),
+            Cell(f"{seconds / 3600:.2f} h" if seconds is not None else "—", "ours"),
             Cell(json.dumps(s.arch), "ours"),
         ])
     provenance = [result_provenance(s, "best_arch.json, summary.json and trace.csv") for s in searches]
     blocks: list[Table | FigureBlock | Missing] = [Table(
         key="searches", title="Genetic searches: best architecture found", caption="One row per stored search.",
-        header=["Search", "Space", "Fitness", "Best fitness", "#Params (M)", "Evaluations", "Wall time", "Architecture (block indices)"],
-        header_kinds=["", "", "", "ours", "ours", "ours", "ours", "ours"], rows=rows, provenance=provenance,
-        notes=["Block indices: 0-5 BERT blocks with FFN width unit·(i+1), 6-11 MobileBERT blocks with width unit·(i−5) (docs/nlu.md)."],
+        header=["Search", "Space", "Fitness", "Method", "Best fitness", "#Params (M)", "Evaluations", "Wall time", "Architecture (block indices)"],
+        header_kinds=["", "", "", "", "ours", "ours", "ours", "ours", "ours"], rows=rows, provenance=provenance,
+        notes=["Block indices: 0-5 BERT blocks with FFN width unit·(i+1), 6-11 MobileBERT blocks with width unit·(i−5) (docs/nlu.md).",
+               "Wall time on: " + "; ".join(f"{', '.join(s.name for s in searches if s.device == d)}: {d}" for d in dict.fromkeys(s.device for s in searches)) + "."],
     )]
-    traced = [(f"{s.label} ({s.space})", s.trace) for s in searches if {"generation", "best_fitness"} <= set(s.trace.columns)]
+    traced = [(s.display, s.trace) for s in searches if {"generation", "best_fitness"} <= set(s.trace.columns)]
     if traced:
         blocks.append(FigureBlock("search-traces", "Genetic-search traces", "Best and population-mean fitness per generation.", trace_figure(traced), provenance))
     drawn = []
     for s in searches:
         blocks_of = architecture_blocks(s)
         if blocks_of:
-            drawn.append((f"{s.label} ({s.space})", blocks_of))
+            drawn.append((s.display, blocks_of))
     if drawn:
         blocks.append(FigureBlock("fig5", "Figure 5 — searched architectures", "Blocks from layer 1 (left); colour: block type; height and number: FFN width d.",
                                   nlu_architecture_figure(drawn), provenance))

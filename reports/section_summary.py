@@ -23,7 +23,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from reports.load import AcrossFile, HeldoutSeedsFile, ProxyRun
+from reports.load import AcrossFile, HeldoutSeedsFile, ProxyRun, proxy_labels
 from reports.model import Block, Cell, Missing, Provenance, Table
 from reports.provenance import run_provenance
 from reports.section_evidence import FEATURE_SETS, across_provenance, across_table, main_task_rows, smallest_k, stale_evidence
@@ -43,14 +43,6 @@ def benchmark_title(label: str) -> str:
 def run_label(run: ProxyRun) -> str:
     """The benchmark label ``bench across`` gives a run's benchmark (``space:name``)."""
     return f"{run.config.get('space', '?')}:{run.benchmark[0]}"
-
-
-def _labels(runs: Sequence[ProxyRun]) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    for run in runs:
-        for proxy in run.proxy_info:
-            labels.setdefault(proxy, run.label(proxy))
-    return labels
 
 
 def _with_ci(value: float, low: float, high: float, digits: int = 3) -> str:
@@ -198,7 +190,7 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
     if not across:
         return [Missing("summary-findings", "Summary: which proxy can be trusted, and what does it know beyond size?",
                         "No stored `bench across` table: the summary ranks proxies across benchmarks from it.", [COMMANDS["across"]])]
-    labels = _labels(runs)
+    labels = proxy_labels(list(runs))
     main = across[0]
     rows = _ranked_line(main, labels) + _best_proxy_lines(main, labels)
     chosen = _runs_by_benchmark(runs)

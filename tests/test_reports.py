@@ -302,7 +302,7 @@ def test_stored_ablation_table_is_rendered(results, tmp_path):
     table = next(t for t in report.tables() if t.key.startswith("ablation-") and "table1-ablation" in t.key)
     assert any("mode=train" in h for h in table.header) and table.header[-1] == "paper (Table 1)"
     stored = pd.read_csv(csv).set_index(["proxy", "setting"])
-    w_pca = next(r for r in table.rows if r[0].text == "w-pca")
+    w_pca = next(r for r in table.rows if r[0].text == "W-PCA")  # labelled as the runs stored it
     assert w_pca[1].text.startswith(f"{stored.loc[('w-pca', 'reference'), 'kendall_tau']:+.3f}")
     assert w_pca[-1].text == "0.513 / 0.689"
     for figure in report.figures():
@@ -479,8 +479,8 @@ def test_wide_ablation_is_transposed_with_one_table_per_statistic():
         {"setting": s, "proxy": p, "n": 10, "kendall_tau": 0.1 * i + (0.01 if p == "w-pca" else 0.0), "spearman_rho": 0.2 * i}
         for i, s in enumerate(settings) for p in (("w-pca", "params") if s == "reference" else ("w-pca",))
     ])
-    tau, rho = _ablation_table(frame, "test", [], "x")
-    assert tau.header == ["Setting", "w-pca", "params"] and rho.header == tau.header
+    tau, rho = _ablation_table(frame, "test", [], "x", {"w-pca": "W-PCA"})
+    assert tau.header == ["Setting", "W-PCA", "params"] and rho.header == tau.header  # stored labels, else the name
     assert [row[0].text for row in tau.rows] == [f"{s} (n=10)" for s in settings] + ["paper (Table 1)"]
     assert tau.rows[1][1].text == "+0.110" and tau.rows[1][2].text == "—" and rho.rows[1][1].text == "+0.200"
     assert tau.rows[-1][1].text == "0.513" and rho.rows[-1][1].text == "0.689"  # the paper's W-PCA

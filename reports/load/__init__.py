@@ -18,10 +18,10 @@ from reports.load.discover import MIGRATE_COMMAND, Results, discover, read_resul
 from reports.load.files import read_complete_csv, read_rows, written_by_report
 from reports.load.loose import AblationFile, AcrossFile, CostFile, HeldoutSeedsFile, read_ablation, read_loose_file
 from reports.load.nlu import EvaluationResult, SearchResult, load_evaluation, load_search
-from reports.load.runs import ProxyRun, join_companions, load_run
+from reports.load.runs import ProxyRun, join_companions, load_run, proxy_labels
 
 __all__ = [
     "MIGRATE_COMMAND", "Results", "discover", "read_result_dir", "read_complete_csv", "read_rows", "written_by_report",
     "AblationFile", "AcrossFile", "CostFile", "HeldoutSeedsFile", "read_ablation", "read_loose_file",
-    "EvaluationResult", "SearchResult", "load_evaluation", "load_search", "ProxyRun", "join_companions", "load_run",
+    "EvaluationResult", "SearchResult", "load_evaluation", "load_search", "ProxyRun", "join_companions", "load_run", "proxy_labels",
 ]

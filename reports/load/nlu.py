@@ -65,6 +65,17 @@ class SearchResult:
         return str((self.summary.get("fitness") or {}).get("label") or self.method)
 
     @property
+    def algorithm(self) -> str:
+        """How the search proposed architectures: ``ga`` (the paper's genetic search) or ``random``."""
+        return str(self.config.get("method") or "ga")
+
+    @property
+    def display(self) -> str:
+        """``W-PCA (nlu-small)``, or ``W-PCA, random search (nlu-small)`` for a non-genetic search."""
+        how = "" if self.algorithm == "ga" else f", {self.algorithm} search"
+        return f"{self.label}{how} ({self.space})"
+
+    @property
     def arch(self) -> Any:
         """The best architecture (the JSON of :data:`~bench.store.schema.BEST`)."""
         best = (self.summary.get("best") or {}).get("arch")

@@ -194,6 +194,15 @@ class ProxyRun:
         self.predictor = first("predictor")
 
 
+def proxy_labels(runs: list[ProxyRun]) -> dict[str, str]:
+    """Proxy name -> the label its runs stored (the first run that has it)."""
+    labels: dict[str, str] = {}
+    for run in runs:
+        for proxy in run.proxy_info:
+            labels.setdefault(proxy, run.label(proxy))
+    return labels
+
+
 def _companion_key(run: ProxyRun) -> tuple[Any, ...]:
     config = {k: v for k, v in run.config.items() if k != "proxies"}
     return (json.dumps(config, sort_keys=True, default=str), tuple(sorted(set(run.rows["arch_hash"]))))
