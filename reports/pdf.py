@@ -141,32 +141,74 @@ def _table_font(table: Table) -> float:
     return float(np.clip(available / max(at_one, 1e-6), 5.0, 8.5))
 
 
-def _draw_table(writer: _Writer, table: Table, sources: _Sources) -> None:
+#: Font size of a table with a wrapped column (one column much wider than the rest, e.g. the summary's answers).
+WRAPPED_SIZE = 7.5
+
+
+def _layout(table: Table) -> tuple[float, np.ndarray, int | None]:
+    """``(font size, column widths, wrapped column)``: the table at the largest size that fits the
+    page; when that would be the smallest size and one column holds most of the width, that
+    column is wrapped at :data:`WRAPPED_SIZE` instead of shrinking every cell."""
+    available = PAGE[0] - 2 * MARGIN
     size = _table_font(table)
-    row_h = size * _PT * 2.0
     widths = _column_widths(table, size)
-    if widths.sum() > PAGE[0] - 2 * MARGIN:  # only at the smallest font size: squeeze
-        widths *= (PAGE[0] - 2 * MARGIN) / widths.sum()
+    if widths.sum() <= available:
+        return size, widths, None
+    natural = _column_widths(table, WRAPPED_SIZE)
+    wide = int(np.argmax(natural))
+    rest = natural.sum() - natural[wide]
+    if rest < 0.6 * available:
+        natural[wide] = available - rest
+        return WRAPPED_SIZE, natural, wide
+    return size, widths * available / widths.sum(), None  # only at the smallest font size: squeeze
+
+
+def _cell_lines(text: str, width: float, size: float) -> list[str]:
+    chars = max(10, int((width - 0.1) / (size * _PT * 0.56)))
+    return textwrap.wrap(text, chars, break_long_words=True) or [""]
+
+
+def _draw_table(writer: _Writer, table: Table, sources: _Sources) -> None:
+    size, widths, wrapped = _layout(table)
+    line_h = size * _PT * 1.35
+    base_h = size * _PT * 2.0
+    header_cells = [Cell(h, k) for h, k in zip(table.header, table.header_kinds)]
+
+    def height(row: list[Cell]) -> float:
+        if wrapped is None:
+            return base_h
+        return max(base_h, len(_cell_lines(row[wrapped].text, widths[wrapped], size)) * line_h + size * _PT * 0.7)
+
     top_space = MARGIN + 0.85
-    per_page = max(1, int((PAGE[1] - top_space - MARGIN - 0.3) / row_h) - 1)
-    chunks = [table.rows[i:i + per_page] for i in range(0, len(table.rows), per_page)] or [[]]
+    room = PAGE[1] - top_space - MARGIN - 0.3 - height(header_cells)
+    chunks: list[list[list[Cell]]] = [[]]
+    used = 0.0
+    for row in table.rows:
+        h = height(row)
+        if chunks[-1] and used + h > room:
+            chunks.append([])
+            used = 0.0
+        chunks[-1].append(row)
+        used += h
     for number, chunk in enumerate(chunks):
         fig = writer.page()
         title = table.title + (" (continued)" if number else "")
         fig.text(MARGIN / PAGE[0], 1 - MARGIN / PAGE[1], title, fontsize=12, weight="bold", va="top")
         fig.text(MARGIN / PAGE[0], 1 - (MARGIN + 0.32) / PAGE[1], textwrap.shorten(table.caption, 230), fontsize=8, va="top", color="#444444")
         y = top_space
-        header_cells = [Cell(h, k) for h, k in zip(table.header, table.header_kinds)]
         for r, row in enumerate([header_cells, *chunk]):
+            row_h = height(row)
             x = MARGIN
             for c, (cell, width) in enumerate(zip(row, widths)):
                 colour = "#eeeeee" if r == 0 and not cell.kind else KIND_COLOURS.get(cell.kind, "white")
                 fig.add_artist(Rectangle((x / PAGE[0], 1 - (y + row_h) / PAGE[1]), width / PAGE[0], row_h / PAGE[1],
                                          transform=fig.transFigure, facecolor=colour, edgecolor="#c9c9c9", linewidth=0.4))
-                left = c == 0 or cell.kind == "label"
-                fig.text((x + (0.05 if left else width - 0.05)) / PAGE[0], 1 - (y + row_h / 2) / PAGE[1], cell.text, fontsize=size,
+                wrap = c == wrapped and r > 0
+                left = c == 0 or cell.kind == "label" or wrap
+                text = "\n".join(_cell_lines(cell.text, width, size)) if wrap else cell.text
+                fig.text((x + (0.05 if left else width - 0.05)) / PAGE[0], 1 - (y + row_h / 2) / PAGE[1], text, fontsize=size,
                          ha="left" if left else "right", va="center", weight="bold" if r == 0 else "normal",
-                         style="italic" if cell.kind == "missing" else "normal")
+                         style="italic" if cell.kind == "missing" else "normal", linespacing=1.25)
                 x += width
             y += row_h
         if number == len(chunks) - 1:

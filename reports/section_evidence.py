@@ -245,7 +245,7 @@ def across_provenance(across: AcrossFile) -> Provenance:
                       derived="read from the table `bench across` wrote and its -summary.csv")
 
 
-def across_table(across: AcrossFile) -> Table:
+def across_table(across: AcrossFile, labels: dict[str, str] | None = None) -> Table:
     """Every proxy on every benchmark: τ (rank) and the paired Δτ to the benchmark's best size descriptor."""
     table, summary = across.table, across.summary
     names = list(dict.fromkeys(table["benchmark"].astype(str)))
@@ -254,7 +254,7 @@ def across_table(across: AcrossFile) -> Table:
     best = table.drop_duplicates("benchmark").set_index("benchmark")["best_size"].fillna("none").astype(str)
     rows = []
     for proxy in order:
-        cells = [Cell(proxy, "label")]
+        cells = [Cell((labels or {}).get(proxy, proxy), "label")]
         if summary is not None:
             s = summary.set_index("proxy").loc[proxy]
             cells += [Cell(f"{s['mean_rank']:.1f}", "ours"), Cell(f"{int(s['beats_size'])} / {int(s['loses_to_size'])}", "ours")]

@@ -224,4 +224,4 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
                "non-embedding #Params, FLOPs, layers, hidden size, layers × hidden; the best of them per benchmark is chosen on the same data."],
         provenance=sources,
     )
-    return [findings, *(across_table(a) for a in across)]
+    return [findings, *(across_table(a, labels) for a in across)]

@@ -35,6 +35,13 @@ def _blocks(root: Path, *extra: Path) -> dict[str, object]:
     return {block.key: block for block in report.blocks()}
 
 
+def lts_label(run: Path, proxy: str) -> str:
+    """The label the run stored for a proxy (proxies.json)."""
+    import json
+
+    return next(item["label"] for item in json.loads((run / "proxies.json").read_text()) if item["proxy"] == proxy)
+
+
 def _text(table: Table, row: int, column: str) -> str:
     return table.rows[row][table.header.index(column)].text
 
@@ -101,8 +108,9 @@ def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(tmp_path)
     assert isinstance(table, Table) and len(table.rows) == len(stored)
     keyed = stored.set_index("proxy")
     column = "lts:gpt2-wt103"
+    labels = {json_label: name for name, json_label in ((p, lts_label(run, p)) for p in keyed.index)}
     for row in table.rows:
-        proxy = row[0].text
+        proxy = labels[row[0].text]
         assert row[table.header.index(column)].text.startswith(f"{signed(keyed.loc[proxy, 'kendall_tau'], 2)} ({int(keyed.loc[proxy, 'rank'])})")
 
     summary = blocks["summary-findings"]
@@ -191,3 +199,18 @@ def test_evidence_made_from_fewer_entries_than_the_run_now_has_is_flagged_not_sh
         stale = blocks[f"stale-{name}-{RUN}"]
         assert isinstance(stale, Missing) and "the run now has 9" in stale.what
     assert f"ceiling-{RUN}" not in blocks and f"predictor-{RUN}" not in blocks
+
+
+def test_a_long_answer_column_is_wrapped_in_the_pdf_not_shrunk():
+    from reports.model import Cell
+    from reports.pdf import MARGIN, PAGE, WRAPPED_SIZE, _cell_lines, _layout, _text_width
+
+    answer = "; ".join(f"finding {i}: τ +0.{i:03d} [+0.1, +0.2]" for i in range(40))
+    table = Table("t", "t", "c", ["Question", "Answer"], [[Cell("Best proxy", "label"), Cell(answer, "ours")]])
+    size, widths, wrapped = _layout(table)
+    assert (size, wrapped) == (WRAPPED_SIZE, 1) and widths.sum() == pytest.approx(PAGE[0] - 2 * MARGIN)
+    lines = _cell_lines(answer, widths[1], size)
+    assert len(lines) > 3 and " ".join(lines) == answer
+    assert max(_text_width(line, size) for line in lines) <= widths[1]
+    narrow = Table("n", "n", "c", ["a", "b"], [[Cell("x"), Cell("y")]])
+    assert _layout(narrow)[2] is None
