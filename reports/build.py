@@ -95,12 +95,12 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
             blocks.append(by_task)
 
     evidence: list[Block] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for run in main_runs:
         smoke = run.config.get("scale") == "smoke" and any(r.config.get("scale") != "smoke" for r in main_runs)
         ranked, weighed = (appendix, appendix) if smoke else (ranking, evidence)
         steps.append((f"Table 1 {run.name}", lambda run=run, blocks=ranked: add_run(run, blocks)))
-        benchmark = (str(run.config.get("space")), run.benchmark[0])
+        benchmark = run.benchmark_label
         steps.append((f"evidence {run.name}", lambda run=run, first=benchmark not in seen, blocks=weighed: blocks.extend(evidence_blocks(run, first))))
         seen.add(benchmark)
     summary: list[Block] = []

@@ -52,10 +52,23 @@ def ordered_proxies(proxies: list[str]) -> list[str]:
     return [p for p in TABLE1_ORDER if p in proxies] + sorted(p for p in proxies if p not in TABLE1_ORDER)
 
 
+def benchmark_title(label: str) -> str:
+    """``FlexiBERT`` for ``flexibert:bert-benchmark``, ``LTS gpt2-wt103`` for ``lts:gpt2-wt103``."""
+    space, _, name = label.partition(":")
+    return "FlexiBERT" if space == "flexibert" else f"{space.upper()} {name}".strip()
+
+
 def benchmark_name(run: ProxyRun) -> str:
-    """``FlexiBERT`` for the FlexiBERT space, else ``<SPACE> <benchmark>`` (``LTS gpt2-wt103``)."""
-    space = str(run.config.get("space", "?"))
-    return "FlexiBERT" if space == "flexibert" else f"{space.upper()} {run.benchmark[0]}".strip()
+    """The run's benchmark as titles name it (:func:`benchmark_title`)."""
+    return benchmark_title(run.benchmark_label)
+
+
+def main_task_rows(frame: pd.DataFrame | None, run: ProxyRun) -> pd.DataFrame | None:
+    """The rows of a stored table for the run's main task; ``None`` when there are none."""
+    if frame is None or "task" not in frame.columns:
+        return None
+    main = frame[frame["task"].astype(str) == run.main_task]
+    return main if len(main) else None
 
 
 def is_paper_benchmark(run: ProxyRun) -> bool:
@@ -157,10 +170,9 @@ def gradient_free(run: ProxyRun, proxy: str) -> tuple[str, bool]:
 
 def stratified_taus(run: ProxyRun) -> dict[str, float]:
     """Proxy -> size-stratified Kendall τ against the main task, as ``bench stratify`` stored it."""
-    stored = run.stratified
-    if stored is None or not {"proxy", "task", "kendall_tau"} <= set(stored.columns):
+    main = main_task_rows(run.stratified, run)
+    if main is None or not {"proxy", "kendall_tau"} <= set(main.columns):
         return {}
-    main = stored[stored["task"].astype(str) == run.main_task]
     if "split" in main.columns:
         main = main[main["split"].astype(str) == "all"]
     return {str(p): float(t) for p, t in zip(main["proxy"], main["kendall_tau"])}
@@ -169,7 +181,7 @@ def stratified_taus(run: ProxyRun) -> dict[str, float]:
 def paired_to_params(run: ProxyRun, across: Sequence[AcrossFile], counts: Mapping[str, int]) -> dict[str, str]:
     """Proxy -> ``Δτ [95% CI]`` to #Params from a ``bench across`` table of the run's benchmark whose
     ``n`` of that proxy equals the run's (the same architectures)."""
-    label = f"{run.config.get('space', '?')}:{run.benchmark[0]}"
+    label = run.benchmark_label
     out: dict[str, str] = {}
     for stored in across:
         table = stored.table

@@ -28,19 +28,11 @@ from reports.figures import predictor_figure
 from reports.load import AcrossFile, ProxyRun
 from reports.model import Block, Cell, FigureBlock, Missing, Provenance, Table
 from reports.provenance import run_provenance
-from reports.section_benchmark import benchmark_name, slug
+from reports.section_benchmark import benchmark_name, main_task_rows, slug
 from reports.tables import number, signed
 
 #: Predictor feature sets as ``bench predictor`` names them, and how the report labels them.
 FEATURE_SETS = {"encoding": "architecture encoding", "proxies": "proxy values", "encoding+proxies": "encoding + proxy values"}
-
-
-def main_task_rows(frame: pd.DataFrame | None, run: ProxyRun) -> pd.DataFrame | None:
-    """The rows of a stored table for the run's main task; ``None`` when there are none."""
-    if frame is None or "task" not in frame.columns:
-        return None
-    main = frame[frame["task"].astype(str) == run.main_task]
-    return main if len(main) else None
 
 
 def _sources(frame: pd.DataFrame) -> list[str]:

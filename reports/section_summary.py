@@ -26,27 +26,13 @@ import pandas as pd
 from reports.load import AcrossFile, HeldoutSeedsFile, ProxyRun, proxy_labels
 from reports.model import Block, Cell, Missing, Provenance, Table
 from reports.provenance import run_provenance
-from reports.section_evidence import FEATURE_SETS, across_provenance, across_table, main_task_rows, smallest_k, stale_evidence
-from reports.tables import number, signed
+from reports.section_benchmark import benchmark_title, main_task_rows
+from reports.section_evidence import FEATURE_SETS, across_provenance, across_table, smallest_k, stale_evidence
+from reports.tables import number, signed, with_ci
 
 COMMANDS = {
     "across": "bench across results/table1-trained-cpu,results/baselines-trained-cpu results/lts-*-cpu --out results/across-benchmarks.csv",
 }
-
-
-def benchmark_title(label: str) -> str:
-    """``FlexiBERT`` for ``flexibert:bert-benchmark``, ``LTS gpt2-wt103`` for ``lts:gpt2-wt103``."""
-    space, _, name = label.partition(":")
-    return "FlexiBERT" if space == "flexibert" else f"{space.upper()} {name}".strip()
-
-
-def run_label(run: ProxyRun) -> str:
-    """The benchmark label ``bench across`` gives a run's benchmark (``space:name``)."""
-    return f"{run.config.get('space', '?')}:{run.benchmark[0]}"
-
-
-def _with_ci(value: float, low: float, high: float, digits: int = 3) -> str:
-    return f"{signed(value, digits)} [{signed(low, digits)}, {signed(high, digits)}]"
 
 
 def _ranked_line(across: AcrossFile, labels: dict[str, str]) -> list[list[Cell]]:
@@ -80,9 +66,9 @@ def _best_proxy_lines(across: AcrossFile, labels: dict[str, str]) -> list[list[C
         size = str(best["best_size"])
         parts = [f"{labels.get(best['proxy'], best['proxy'])}: τ {signed(best['kendall_tau'])} (rank {int(best['rank'])} of {group['kendall_tau'].notna().sum()})"]
         if pd.notna(best.get("delta_params_tau")):
-            parts.append(f"vs #Params Δτ {_with_ci(best['delta_params_tau'], best['delta_params_tau_lo'], best['delta_params_tau_hi'])}")
+            parts.append(f"vs #Params Δτ {with_ci(best['delta_params_tau'], best['delta_params_tau_lo'], best['delta_params_tau_hi'])}")
         if pd.notna(best.get("delta_tau")):
-            parts.append(f"vs the best size descriptor ({labels.get(size, size)}) Δτ {_with_ci(best['delta_tau'], best['delta_tau_lo'], best['delta_tau_hi'])}")
+            parts.append(f"vs the best size descriptor ({labels.get(size, size)}) Δτ {with_ci(best['delta_tau'], best['delta_tau_lo'], best['delta_tau_hi'])}")
         parts.append(f"stratified τ {signed(best['stratified_tau'])}")
         rows.append([Cell(f"Best proxy on {benchmark_title(str(name))}", "label"), Cell("; ".join(parts) + ".", "ours")])
     return rows
@@ -176,7 +162,7 @@ def _runs_by_benchmark(runs: Sequence[ProxyRun]) -> dict[str, ProxyRun]:
     for run in runs:
         if run.ceiling_shares is None and run.predictor is None:
             continue
-        name = run_label(run)
+        name = run.benchmark_label
         if name not in chosen or covered(run) > covered(chosen[name]):
             chosen[name] = run
     return chosen

@@ -88,6 +88,11 @@ class ProxyRun:
         return int(pd.to_numeric(truth["score"], errors="coerce").notna().sum())
 
     @property
+    def benchmark_label(self) -> str:
+        """``space:name`` of the benchmark, as ``bench across`` names it (``flexibert:bert-benchmark``)."""
+        return f"{self.config.get('space', '?')}:{self.benchmark[0]}"
+
+    @property
     def main_task(self) -> str:
         """The ground-truth task architectures are ranked by (``glue``, ``neg_valid_ppl``, ...)."""
         return self.benchmark[1]
@@ -168,7 +173,6 @@ class ProxyRun:
         self.ceiling_shares = optional_csv(self.path / schema.CEILING_SHARES)
         self.predictor = optional_csv(self.path / schema.PREDICTOR)
 
-
     def _join_statistics(self) -> None:
         """The parts' statistics as one run's: the tables the parts store are joined (a proxy's row from
         the first part that has it; a table an analysis command wrote into the first part for all the
@@ -220,12 +224,7 @@ def join_companions(runs: list[ProxyRun]) -> list[ProxyRun]:
     for run in runs:
         groups.setdefault(_companion_key(run), []).append(run)
     out: list[ProxyRun] = []
-    done: set[int] = set()
-    for run in runs:
-        group = groups[_companion_key(run)]
-        if id(group[0]) in done:
-            continue
-        done.add(id(group[0]))
+    for group in groups.values():  # in the order of each group's first run
         proxies = [set(r.rows["proxy"]) for r in group]
         disjoint = sum(len(p) for p in proxies) == len(set().union(*proxies))
         if len(group) == 1 or not disjoint:
