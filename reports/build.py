@@ -7,8 +7,8 @@ Sections, in the paper's order:
    stratified τ, the noise ceiling, the few-shot predictor, the NLU-space verdict), then the
    cross-benchmark table (``bench across``).
 1. **Ranking on the benchmarks** — per benchmark run (ground truth, one seed, not an
-   ablation run; FlexiBERT and LTS): Table 1, Fig. 2, the proxy heat-map, τ per task when
-   stored; then Table 6.
+   ablation run; FlexiBERT and LTS): Table 1, τ per task when stored, Fig. 2 (each proxy
+   against the main task and against #Params), the proxy heat-map; then Table 6.
 2. **Evidence** — per benchmark run: the noise ceiling, each proxy beside it, the few-shot
    predictor curves.
 3. **Seed stability** — per multi-seed run: the stability table and Fig. 4.
@@ -86,13 +86,14 @@ def build_report(results: Results, n_boot: int = 1000, boot_seed: int = 0, progr
             blocks.extend(missing_correlations(run, n_boot, boot_seed))
         else:
             blocks.append(table1(run, correlations, cost, results.across))
+        by_task = tasks_table(run)
+        if by_task is not None:
+            blocks.append(by_task)
+        if correlations is not None:
             blocks.append(scatter_block(run, correlations))
         proxies = len(correlations.frame) if correlations is not None else run.rows["proxy"].nunique()
         if proxies >= 2:
             blocks.append(heatmap_block(run))
-        by_task = tasks_table(run)
-        if by_task is not None:
-            blocks.append(by_task)
 
     evidence: list[Block] = []
     seen: set[str] = set()

@@ -28,6 +28,7 @@ import functools
 import io
 import logging
 import math
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import numpy as np
@@ -37,11 +38,16 @@ import seaborn as sns
 from cycler import cycler
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
+
+from reports import rasters
 
 logging.getLogger("matplotlib.category").setLevel(logging.WARNING)  # numeric-looking box labels are meant as categories
 
-#: Width of every figure in inches (fits the text width of A4/Letter at 100%).
+#: Width of a figure in inches (fits the text width of A4/Letter at 100%).
 WIDTH = 7.0
+#: Width of the panel grids (Figure 2): the text width of an A4 landscape page, 1,008 px in the HTML.
+WIDE = 10.5
 #: Categorical palette (seaborn's colour-blind-safe palette).
 PALETTE: list[tuple[float, float, float]] = [tuple(c) for c in sns.color_palette("colorblind", 10)]
 #: Diverging colour map for correlations (blue-red; safe for red-green colour blindness).
@@ -71,13 +77,22 @@ BLOCK_COLOURS = {"bert": PALETTE[0], "mobilebert": PALETTE[1]}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@functools.cache
+def _salt() -> bytes:
+    """What a figure's picture depends on besides its arguments: this module, the libraries, the style."""
+    return Path(__file__).read_bytes() + f"{matplotlib.__version__} {sns.__version__} {STYLE!r}".encode()
+
+
 def styled(function: F) -> F:
-    """Run a figure function inside :data:`STYLE` (rc settings apply when artists are made)."""
+    """Run a figure function inside :data:`STYLE` (rc settings apply when artists are made) and
+    stamp the figure with the fingerprint of its inputs (:mod:`reports.rasters`)."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with matplotlib.rc_context(STYLE):
-            return function(*args, **kwargs)
+            fig = function(*args, **kwargs)
+        setattr(fig, rasters.ATTRIBUTE, rasters.fingerprint(function.__qualname__, args, kwargs, _salt()))
+        return fig
 
     return wrapper  # type: ignore[return-value]
 
@@ -116,33 +131,71 @@ def scatter_figure(
     panels: Sequence[tuple[str, pd.DataFrame, float, float]],
     ylabel: str = "GLUE score",
     title: str | None = None,
+    size_label: str | None = None,
+    columns: int = 8,
 ) -> Figure:
-    """Fig. 2: one panel per proxy, proxy value (x) against the ground-truth score (y).
+    """Fig. 2: per proxy, its value (x) against the ground-truth score (y, upper panel) and, when
+    ``size_label`` is given, against the model size (y, lower panel, log scale) on the same x axis.
 
     Args:
         panels: ``(label, frame, tau, rho)`` per proxy; ``frame`` has columns ``value`` and
-            ``score`` (one row per benchmark entry); non-finite values are not drawn.
+            ``score`` (one row per benchmark entry) and, with ``size_label``, ``size``;
+            non-finite values are not drawn.
         ylabel: the score's name.
         title: figure title.
+        size_label: the size descriptor's name (e.g. ``#Params``); ``None``: score panels only.
+        columns: proxies per row.
 
     The x axis is logarithmic when a proxy's values are positive and span more than two
-    decades (it says so in the axis label).
+    decades (it says so in the axis label). A lower panel's title is the Spearman ρ between
+    the proxy and the size: near ±1, the proxy ranks models as their size does.
     """
-    fig, axes = _grid(len(panels), columns=4, row_height=1.85)
-    for index, (ax, (label, frame, tau, rho)) in enumerate(zip(axes, panels)):
+    cols = max(1, min(columns, len(panels)))
+    blocks = max(1, math.ceil(len(panels) / cols))
+    per_proxy = 2 if size_label else 1
+    fig = Figure(figsize=(WIDE, blocks * per_proxy * 1.3 + 0.3), layout="constrained")
+    grid = fig.subplots(blocks * per_proxy, cols, squeeze=False)
+    for ax in grid.ravel():
+        ax.set_visible(False)
+    for index, (label, frame, tau, rho) in enumerate(panels):
+        row, col = divmod(index, cols)
+        top = grid[row * per_proxy, col]
         x = frame["value"].to_numpy(dtype=float)
         y = frame["score"].to_numpy(dtype=float)
         keep = np.isfinite(x) & np.isfinite(y)
-        ax.scatter(x[keep], y[keep], s=5, alpha=0.55, color=PALETTE[0], edgecolors="none", rasterized=True)
         log_x = _log_axis(x[keep])
-        if log_x:
-            ax.set_xscale("log")
         tau_text = "n/a" if not np.isfinite(tau) else f"{tau:+.3f}"
         rho_text = "n/a" if not np.isfinite(rho) else f"{rho:+.3f}"
-        ax.set_title(f"{label}\nτ = {tau_text}, ρ = {rho_text}")
-        ax.set_xlabel(f"{label} (log)" if log_x else label)
-        if index % 4 == 0:
-            ax.set_ylabel(ylabel)
+        top.set_visible(True)
+        top.scatter(x[keep], y[keep], s=4, alpha=0.55, color=PALETTE[0], edgecolors="none", rasterized=True)
+        top.set_title(f"{label}\nτ {tau_text}  ρ {rho_text}", fontsize=7.5)
+        if col == 0:
+            top.set_ylabel(ylabel, fontsize=7.5)
+        axes = [top]
+        if size_label:
+            low = grid[row * per_proxy + 1, col]
+            low.set_visible(True)
+            size = frame["size"].to_numpy(dtype=float)
+            both = np.isfinite(x) & np.isfinite(size)
+            low.scatter(x[both], size[both], s=4, alpha=0.55, color=PALETTE[2], edgecolors="none", rasterized=True)
+            if both.sum() > 1 and np.all(size[both] > 0):
+                low.set_yscale("log")
+            size_rho = frame.loc[both, ["value", "size"]].corr(method="spearman").iloc[0, 1] if both.sum() > 2 else float("nan")
+            low.set_title(f"ρ with {size_label} " + ("n/a" if not np.isfinite(size_rho) else f"{size_rho:+.2f}"), fontsize=7.5, color="#333333")
+            if col == 0:
+                low.set_ylabel(f"{size_label} (log)", fontsize=7.5)
+            top.sharex(low)
+            top.tick_params(labelbottom=False)
+            axes.append(low)
+        if log_x:
+            axes[-1].set_xscale("log")
+        axes[-1].set_xlabel(f"{label} (log)" if log_x else label, fontsize=7)
+        for ax in axes:
+            ax.tick_params(labelsize=7)
+            if not log_x:
+                ax.xaxis.set_major_locator(MaxNLocator(3))
+            if ax.get_yscale() != "log":
+                ax.yaxis.set_major_locator(MaxNLocator(4))
     if title:
         fig.suptitle(title)
     return fig
@@ -185,7 +238,7 @@ def stability_figure(
         ax.set_xlabel("architecture (GLUE decile)" if index >= len(panels) - 4 else "")
         ax.set_ylabel("normalised value" if index % 4 == 0 else "")
         ax.set_ylim(-0.05, 1.05)
-        ax.tick_params(axis="x", labelrotation=90, labelsize=6)
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     if title:
         fig.suptitle(title)
     return fig
@@ -215,7 +268,7 @@ def cost_figure(
     paper_values = [paper.get(k, np.nan) for k in labels]
     ax.barh(y + height / 2, paper_values, height, color=PALETTE[1], hatch="//", edgecolor="white", linewidth=0, label="paper (its hardware)")
     for yi, value in zip(y, [ours[k] for k in labels]):
-        ax.text(value * 1.08, yi - height / 2, f"{value:,.0f} s" if value >= 10 else f"{value:.2g} s", va="center", fontsize=6.5)
+        ax.text(value * 1.08, yi - height / 2, f"{value:,.0f} s" if value >= 10 else f"{value:.2g} s", va="center", fontsize=7)
     ax.set_yticks(y, [f"{k} (∇-free)" if gradient_free.get(k) else k for k in labels])
     ax.invert_yaxis()
     ax.set_xscale("log")
@@ -225,15 +278,24 @@ def cost_figure(
     return fig
 
 
+def _short(value: float) -> str:
+    """``.85``, ``-.12``, ``1.0``: a correlation in four characters."""
+    if not np.isfinite(value):
+        return ""
+    text = f"{value:.2f}"
+    return "1.0" if text == "1.00" else "-1.0" if text == "-1.00" else text.replace("0.", ".", 1)
+
+
 @styled
 def heatmap_figure(matrix: pd.DataFrame, title: str | None = None) -> Figure:
-    """Spearman ρ between proxies (rows × columns of ``matrix``), annotated, in [-1, 1]."""
+    """Spearman ρ between proxies (rows × columns of ``matrix``), annotated (``.85``), in [-1, 1]."""
     n = len(matrix)
-    fig = _figure(max(2.8, 0.38 * n + 1.2))
+    fig = _figure(max(2.8, 0.27 * n + 1.5))
     ax = fig.subplots()
+    labels = matrix.map(_short) if hasattr(matrix, "map") else matrix.applymap(_short)
     sns.heatmap(
-        matrix, ax=ax, vmin=-1, vmax=1, center=0, cmap=DIVERGING, annot=True, fmt=".2f",
-        annot_kws={"fontsize": 6.5}, square=True, linewidths=0.4, linecolor="white",
+        matrix, ax=ax, vmin=-1, vmax=1, center=0, cmap=DIVERGING, annot=labels.to_numpy(), fmt="",
+        annot_kws={"fontsize": 7}, square=True, linewidths=0.4, linecolor="white",
         cbar_kws={"label": "Spearman ρ", "shrink": 0.8},
     )
     ax.grid(False)
@@ -339,7 +401,7 @@ def nlu_architecture_figure(archs: Sequence[tuple[str, Sequence[tuple[str, int]]
         for layer, (kind, ffn) in enumerate(blocks):
             height = 0.18 + 0.62 * ffn / widest
             ax.add_patch(Rectangle((layer + 0.06, base + 0.5 - height / 2), 0.88, height, facecolor=BLOCK_COLOURS[kind], edgecolor="black", linewidth=0.4))
-            ax.text(layer + 0.5, base + 0.5, str(ffn), ha="center", va="center", fontsize=6, color="white" if kind == "bert" else "black")
+            ax.text(layer + 0.5, base + 0.5, str(ffn), ha="center", va="center", fontsize=7, color="white" if kind == "bert" else "black")
     ax.set_xlim(0, depth)
     ax.set_ylim(0, len(archs))
     ax.set_xticks(np.arange(depth) + 0.5, [str(i + 1) for i in range(depth)])
@@ -351,7 +413,7 @@ def nlu_architecture_figure(archs: Sequence[tuple[str, Sequence[tuple[str, int]]
     ax.tick_params(length=0)
     ax.legend(
         handles=[Patch(facecolor=BLOCK_COLOURS["bert"], edgecolor="black", label="BERT block"), Patch(facecolor=BLOCK_COLOURS["mobilebert"], edgecolor="black", label="MobileBERT block")],
-        loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(archs) < 3 else -0.15), ncol=2, frameon=False,
+        loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False,
     )
     if title:
         ax.set_title(title)

@@ -97,6 +97,8 @@ class FigureBlock:
     provenance: list[Provenance] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     png: bytes = b""
+    #: The smallest font size (points) of any text drawn in the figure, at its physical size.
+    min_font_pt: float = 0.0
 
 
 @dataclass

@@ -1,19 +1,20 @@
-"""Render a :class:`reports.model.Report` as a PDF with matplotlib's ``PdfPages``.
+"""Render a :class:`reports.model.Report` as an A4-landscape PDF (matplotlib ``PdfPages`` + pypdf).
 
-No dependency beyond matplotlib. Every page is A4 landscape (11.69 x 8.27 in):
+Every page is A4 landscape (11.69 x 8.27 in). Blocks flow down the pages, one after the
+other, instead of one block per page:
 
-* a title page: title, legend, and the first section's title and introduction (the summary,
-  whose blocks follow), then the contents and inputs (and skipped inputs) before the second
-  section;
-* per table: its title, caption and rows (paged, header repeated), with cells shaded as in
-  the HTML (ours / paper / missing), then its notes, the names of its sources (``P1``, ...)
-  and how its numbers were derived;
-* per figure: its title, the figure at its print size (7 in wide; a 250-dpi image), the
-  caption, notes, sources and derivation;
-* per missing result: what is missing and the commands that produce it;
-* an appendix with every distinct source once: command, config, status, versions, git
-  revision, device (many blocks share one run, so this is where most pages went before).
+* page 1: the title, the legend, and the first section (the summary) with its blocks;
+* then the contents, one line per section and block with its page number (each line links
+  to its page);
+* then every other section: its title and introduction, then its blocks. A table's rows
+  continue on the next page under a repeated header; a figure is the PNG the HTML shows
+  (:mod:`reports.rasters`), printed at its physical size or smaller when it would not fit a
+  page; under each block its notes and the names of its sources (``P1``, ...);
+* an appendix with the inputs, and every distinct source once: command, config, status,
+  versions, git revision, device.
 
+Layout runs first (it only measures text and images), so the contents know every page
+number before a page is drawn. The sections and blocks become the PDF's bookmarks (pypdf).
 Text is embedded as TrueType (``pdf.fonttype`` 42), so it can be searched and extracted.
 The PDF has no creation date, so the same report gives the same file.
 """
@@ -25,8 +26,9 @@ import logging
 import os
 import tempfile
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable
 
 import matplotlib
 import numpy as np
@@ -34,60 +36,128 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from reports.figures import STYLE, png_bytes
-from reports.model import Cell, FigureBlock, Missing, Provenance, Report, Table
+from reports.figures import STYLE
+from reports.model import Block, Cell, FigureBlock, Missing, Provenance, Report, Table
+from reports import rasters
+from reports.rasters import DPI
 
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetting logs every table at INFO
 
 PAGE = (11.69, 8.27)
 MARGIN = 0.5  # inches
-FIGURE_DPI = 250
+TOP = MARGIN
+BOTTOM = PAGE[1] - MARGIN - 0.15  # the footer sits below
+TEXT_WIDTH = PAGE[0] - 2 * MARGIN
 KIND_COLOURS = {"paper": "#fff4e0", "ours": "#e8f1fb", "missing": "#f3f3f3", "label": "white", "": "white"}
 _PT = 1 / 72  # inch per point
+#: A section starts a new page unless at least this share of the page is left.
+SECTION_ROOM = 0.45
+#: A table that would leave less than this share of its rows on the page it starts on starts on the next.
+KEEP_WHOLE = 0.6
+#: Sections whose figures the PDF names but does not print (the smoke-scale appendix: tests of the harness).
+TABLES_ONLY = ("appendix",)
+
+Op = Callable[[Figure], None]
 
 
-class _Writer:
-    """Adds pages to a ``PdfPages`` and flows text across them."""
+@dataclass
+class _Mark:
+    """A bookmark: a section (level 0) or block (level 1) title and the page it starts on."""
 
-    def __init__(self, pdf: PdfPages, footer: str) -> None:
-        self.pdf = pdf
-        self.footer = footer
-        self.pages = 0
+    key: str
+    title: str
+    level: int
+    page: int
 
-    def page(self) -> Figure:
-        return Figure(figsize=PAGE)
 
-    def save(self, fig: Figure) -> None:
-        self.pages += 1
-        fig.text(0.5, 0.02, f"{self.footer} — page {self.pages}", ha="center", va="bottom", fontsize=7, color="#777777")
-        self.pdf.savefig(fig)
+class _Flow:
+    """Pages as lists of drawing operations, filled top to bottom (in one column, or two for the
+    contents and the appendix); nothing is drawn until :func:`render_pdf` draws them."""
 
-    def text_pages(self, title: str, lines: Iterable[tuple[str, float, str]], fig: Figure | None = None, top: float | None = None) -> None:
-        """Flow ``(text, size, weight)`` lines from ``top`` (inches from the page top) downwards."""
-        width_in = PAGE[0] - 2 * MARGIN
-        y = top if top is not None else MARGIN
-        if fig is None:
-            fig = self.page()
-            fig.text(MARGIN / PAGE[0], 1 - MARGIN / PAGE[1], title, fontsize=13, weight="bold", va="top")
-            y = MARGIN + 0.45
-        for text, size, weight in lines:
-            chars = max(20, int(width_in / (size * _PT * 0.60)))
-            for piece in textwrap.wrap(text, chars, break_long_words=True, replace_whitespace=False) or [""]:
-                step = size * _PT * 1.45
-                if y + step > PAGE[1] - MARGIN - 0.2:
-                    self.save(fig)
-                    fig = self.page()
-                    fig.text(MARGIN / PAGE[0], 1 - MARGIN / PAGE[1], f"{title} (continued)", fontsize=10, weight="bold", va="top")
-                    y = MARGIN + 0.4
-                fig.text(MARGIN / PAGE[0], 1 - y / PAGE[1], piece, fontsize=size, weight=weight, va="top", family="DejaVu Sans")
-                y += step
-        self.save(fig)
+    GUTTER = 0.35
+
+    def __init__(self) -> None:
+        self.pages: list[list[Op]] = [[]]
+        self.y = TOP
+        self.marks: list[_Mark] = []
+        self.links: list[tuple[int, tuple[float, float, float, float], str]] = []  # page, rect (pt), target key
+        self.columns = 1
+        self.column = 0
+        self.column_top = TOP
+        self.printed: dict[str, int] = {}  # note -> the page it was first printed on
+
+    @property
+    def page(self) -> int:
+        return len(self.pages) - 1
+
+    @property
+    def left(self) -> float:
+        """Left edge of the current column (inches)."""
+        return MARGIN + self.column * (self.width + self.GUTTER)
+
+    @property
+    def width(self) -> float:
+        """Width of the current column (inches)."""
+        return (TEXT_WIDTH - (self.columns - 1) * self.GUTTER) / self.columns
+
+    def set_columns(self, columns: int) -> None:
+        """Flow in ``columns`` columns from the current position on."""
+        self.columns, self.column, self.column_top = columns, 0, self.y
+
+    def new_page(self) -> None:
+        if self.pages[-1]:
+            self.pages.append([])
+        self.y = self.column_top = TOP
+        self.column = 0
+
+    def room(self) -> float:
+        return BOTTOM - self.y
+
+    def ensure(self, height: float) -> None:
+        """Go to the next column or page unless ``height`` inches fit below the current position."""
+        if height <= self.room() or self.y <= self.column_top:
+            return
+        if self.column + 1 < self.columns:
+            self.column += 1
+            self.y = self.column_top
+        else:
+            self.new_page()
+
+    def draw(self, op: Op) -> None:
+        self.pages[-1].append(op)
+
+    def mark(self, key: str, title: str, level: int) -> None:
+        self.marks.append(_Mark(key, title, level, self.page))
+
+    def text(self, text: str, size: float, weight: str = "normal", colour: str = "black", indent: float = 0.0, keep: float = 0.0) -> None:
+        """Wrapped text at ``size`` points; ``keep`` inches must fit below its first line."""
+        step = size * _PT * 1.45
+        for number, piece in enumerate(wrap(text, self.width - indent, size) or [""]):
+            self.ensure(step + (keep if number == 0 else 0.0))
+            y, x = self.y, self.left + indent
+            self.draw(lambda fig, y=y, x=x, piece=piece: fig.text(x / PAGE[0], 1 - y / PAGE[1], piece, fontsize=size, weight=weight,
+                                                                  color=colour, va="top", family="DejaVu Sans"))
+            self.y += step
+
+    def gap(self, height: float) -> None:
+        self.y = min(self.y + height, BOTTOM)
+
+
+def wrap(text: str, width: float, size: float) -> list[str]:
+    """``text`` broken into lines of at most ``width`` inches at ``size`` points (an average glyph
+    width of 0.56 em, DejaVu Sans)."""
+    chars = max(10, int(width / (size * _PT * 0.56)))
+    return [line for part in text.split("\n") for line in (textwrap.wrap(part, chars, break_long_words=True) or [""])]
+
+
+def _text_height(text: str, size: float, width: float = TEXT_WIDTH) -> float:
+    return len(wrap(text, width, size)) * size * _PT * 1.45
 
 
 class _Sources:
     """Numbers the report's distinct provenance records (``P1``, ``P2``, ... in order of first use):
     under each block the PDF names them and prints what is the block's own (how its numbers were
-    derived); every record is printed once, in the provenance appendix."""
+    derived); every record is printed once, in the appendix."""
 
     def __init__(self) -> None:
         self.records: dict[tuple[tuple[str, str], ...], str] = {}
@@ -103,15 +173,29 @@ class _Sources:
         if not items:
             return []
         lines = [(f"Provenance: {', '.join(dict.fromkeys(names))} (appendix)", 7, "bold")]
-        return lines + [(f"derived: {text}", 6.5, "normal") for text in dict.fromkeys(derived)]
+        return lines + ([("derived: " + "; ".join(dict.fromkeys(derived)), 6.5, "normal")] if derived else [])
+
+    #: Fields that most sources share; the appendix prints their commonest value once.
+    SHARED = ("versions", "device")
+    #: Fields the PDF leaves to the HTML report and the sources' manifest.json.
+    HTML_ONLY = ("config", "started")
 
     def appendix(self) -> list[tuple[str, float, str]]:
+        from collections import Counter
+
+        common = {}
+        for field in self.SHARED:
+            values = Counter(dict(key).get(field) for key in self.records)
+            value, count = values.most_common(1)[0] if values else (None, 0)
+            if value and count > 1:
+                common[field] = value
         lines: list[tuple[str, float, str]] = [
-            ("Every source the tables and figures name: the recorded command, config, status, versions, git revision and device.", 9, "normal")]
+            ("Every source the tables and figures name: the recorded command, status, versions, git revision and device (the full config "
+             "and start time are in the HTML report and in each source's manifest.json).", 8, "normal")]
+        lines += [(f"{field} (every source unless it says otherwise): {value}", 7, "normal") for field, value in common.items()]
         for key, name in self.records.items():
-            lines.append((name, 8.5, "bold"))
-            lines += [(f"{k}: {v}", 6.5, "normal") for k, v in key]
-            lines.append(("", 4, "normal"))
+            lines.append((name, 8, "bold"))
+            lines += [(f"{k}: {v}", 6.5, "normal") for k, v in key if common.get(k) != v and k not in self.HTML_ONLY]
         return lines
 
 
@@ -137,7 +221,7 @@ def _column_widths(table: Table, size: float) -> np.ndarray:
 def _table_font(table: Table) -> float:
     """The largest font size (5 to 8.5 pt) at which the table fits the page width."""
     at_one = _column_widths(table, 1.0).sum() - 0.16 * len(table.header)
-    available = PAGE[0] - 2 * MARGIN - 0.16 * len(table.header)
+    available = TEXT_WIDTH - 0.16 * len(table.header)
     return float(np.clip(available / max(at_one, 1e-6), 5.0, 8.5))
 
 
@@ -149,18 +233,17 @@ def _layout(table: Table) -> tuple[float, np.ndarray, int | None]:
     """``(font size, column widths, wrapped column)``: the table at the largest size that fits the
     page; when that would be the smallest size and one column holds most of the width, that
     column is wrapped at :data:`WRAPPED_SIZE` instead of shrinking every cell."""
-    available = PAGE[0] - 2 * MARGIN
     size = _table_font(table)
     widths = _column_widths(table, size)
-    if widths.sum() <= available:
+    if widths.sum() <= TEXT_WIDTH:
         return size, widths, None
     natural = _column_widths(table, WRAPPED_SIZE)
     wide = int(np.argmax(natural))
     rest = natural.sum() - natural[wide]
-    if rest < 0.6 * available:
-        natural[wide] = available - rest
+    if rest < 0.6 * TEXT_WIDTH:
+        natural[wide] = TEXT_WIDTH - rest
         return WRAPPED_SIZE, natural, wide
-    return size, widths * available / widths.sum(), None  # only at the smallest font size: squeeze
+    return size, widths * TEXT_WIDTH / widths.sum(), None  # only at the smallest font size: squeeze
 
 
 def _cell_lines(text: str, width: float, size: float) -> list[str]:
@@ -168,100 +251,240 @@ def _cell_lines(text: str, width: float, size: float) -> list[str]:
     return textwrap.wrap(text, chars, break_long_words=True) or [""]
 
 
-def _draw_table(writer: _Writer, table: Table, sources: _Sources) -> None:
+def _block_heading(flow: _Flow, block: Block, first: float) -> None:
+    """The block's title and caption, kept on one page with ``first`` inches of its body."""
+    caption = block.caption if isinstance(block, (Table, FigureBlock)) else ""
+    flow.ensure(_text_height(block.title, 11) + (_text_height(caption, 8) if caption else 0.0) + first)
+    flow.mark(block.key, block.title, 1)
+    flow.text(block.title, 11, "bold")
+    if caption:
+        flow.text(caption, 8, colour="#444444")
+    flow.gap(0.06)
+
+
+def _block_footer(flow: _Flow, notes: list[str], provenance: list[Provenance], sources: _Sources) -> None:
+    """The block's notes (a note printed before is named by its page instead) and its sources."""
+    flow.gap(0.05)
+    earlier = sorted({flow.printed[note] for note in notes if note in flow.printed})
+    for note in notes:
+        if note not in flow.printed:
+            flow.printed[note] = flow.page + 1
+            flow.text(f"• {note}", 7.5)
+    if earlier:
+        flow.text(f"• Further notes as on page{'s' if len(earlier) > 1 else ''} {', '.join(map(str, earlier))}.", 7.5)
+    for text, size, weight in sources.lines(provenance):
+        flow.text(text, size, weight, colour="#555555")
+    flow.gap(0.22)
+
+
+def _draw_row(fig: Figure, row: list[Cell], widths: np.ndarray, y: float, row_h: float, size: float, header: bool, wrapped: int | None) -> None:
+    x = MARGIN
+    for c, (cell, width) in enumerate(zip(row, widths)):
+        colour = "#eeeeee" if header and not cell.kind else KIND_COLOURS.get(cell.kind, "white")
+        fig.add_artist(Rectangle((x / PAGE[0], 1 - (y + row_h) / PAGE[1]), width / PAGE[0], row_h / PAGE[1],
+                                 transform=fig.transFigure, facecolor=colour, edgecolor="#c9c9c9", linewidth=0.4))
+        wrap_cell = c == wrapped and not header
+        left = c == 0 or cell.kind == "label" or wrap_cell
+        text = "\n".join(_cell_lines(cell.text, width, size)) if wrap_cell else cell.text
+        fig.text((x + (0.05 if left else width - 0.05)) / PAGE[0], 1 - (y + row_h / 2) / PAGE[1], text, fontsize=size,
+                 ha="left" if left else "right", va="center", weight="bold" if header else "normal",
+                 style="italic" if cell.kind == "missing" else "normal", linespacing=1.25)
+        x += width
+
+
+def _table(flow: _Flow, table: Table, sources: _Sources) -> None:
     size, widths, wrapped = _layout(table)
     line_h = size * _PT * 1.35
     base_h = size * _PT * 2.0
-    header_cells = [Cell(h, k) for h, k in zip(table.header, table.header_kinds)]
+    header = [Cell(h, k) for h, k in zip(table.header, table.header_kinds)]
 
     def height(row: list[Cell]) -> float:
         if wrapped is None:
             return base_h
         return max(base_h, len(_cell_lines(row[wrapped].text, widths[wrapped], size)) * line_h + size * _PT * 0.7)
 
-    top_space = MARGIN + 0.85
-    room = PAGE[1] - top_space - MARGIN - 0.3 - height(header_cells)
-    chunks: list[list[list[Cell]]] = [[]]
-    used = 0.0
+    def draw(row: list[Cell], is_header: bool) -> None:
+        row_h = height(row)
+        y = flow.y
+        flow.draw(lambda fig: _draw_row(fig, row, widths, y, row_h, size, is_header, wrapped))
+        flow.y += row_h
+
+    whole = height(header) + sum(height(r) for r in table.rows)
+    heading = _text_height(table.title, 11) + _text_height(table.caption, 8)
+    fitting, used = 0, heading + height(header)
     for row in table.rows:
-        h = height(row)
-        if chunks[-1] and used + h > room:
-            chunks.append([])
-            used = 0.0
-        chunks[-1].append(row)
-        used += h
-    for number, chunk in enumerate(chunks):
-        fig = writer.page()
-        title = table.title + (" (continued)" if number else "")
-        fig.text(MARGIN / PAGE[0], 1 - MARGIN / PAGE[1], title, fontsize=12, weight="bold", va="top")
-        fig.text(MARGIN / PAGE[0], 1 - (MARGIN + 0.32) / PAGE[1], textwrap.shorten(table.caption, 230), fontsize=8, va="top", color="#444444")
-        y = top_space
-        for r, row in enumerate([header_cells, *chunk]):
-            row_h = height(row)
-            x = MARGIN
-            for c, (cell, width) in enumerate(zip(row, widths)):
-                colour = "#eeeeee" if r == 0 and not cell.kind else KIND_COLOURS.get(cell.kind, "white")
-                fig.add_artist(Rectangle((x / PAGE[0], 1 - (y + row_h) / PAGE[1]), width / PAGE[0], row_h / PAGE[1],
-                                         transform=fig.transFigure, facecolor=colour, edgecolor="#c9c9c9", linewidth=0.4))
-                wrap = c == wrapped and r > 0
-                left = c == 0 or cell.kind == "label" or wrap
-                text = "\n".join(_cell_lines(cell.text, width, size)) if wrap else cell.text
-                fig.text((x + (0.05 if left else width - 0.05)) / PAGE[0], 1 - (y + row_h / 2) / PAGE[1], text, fontsize=size,
-                         ha="left" if left else "right", va="center", weight="bold" if r == 0 else "normal",
-                         style="italic" if cell.kind == "missing" else "normal", linespacing=1.25)
-                x += width
-            y += row_h
-        if number == len(chunks) - 1:
-            lines = [(f"• {note}", 7.5, "normal") for note in table.notes] + [("", 4, "normal")] + sources.lines(table.provenance)
-            writer.text_pages(table.title, lines, fig=fig, top=y + 0.2)
-        else:
-            writer.save(fig)
+        used += height(row)
+        if used > flow.room():
+            break
+        fitting += 1
+    # a table that fits a page starts on a new one rather than leave fewer than KEEP_WHOLE of its rows behind
+    keep = whole if heading + whole <= BOTTOM - TOP and fitting < KEEP_WHOLE * len(table.rows) else height(header) + sum(height(r) for r in table.rows[:3])
+    _block_heading(flow, table, keep)
+    draw(header, True)
+    for row in table.rows:
+        if height(row) > flow.room():
+            flow.new_page()
+            flow.text(f"{table.title} (continued)", 8.5, "bold")
+            draw(header, True)
+        draw(row, False)
+    _block_footer(flow, table.notes, table.provenance, sources)
 
 
-def _draw_figure(writer: _Writer, block: FigureBlock, sources: _Sources) -> None:
+def _figure(flow: _Flow, block: FigureBlock, sources: _Sources) -> None:
     from PIL import Image
 
-    fig = writer.page()
-    fig.text(MARGIN / PAGE[0], 1 - MARGIN / PAGE[1], block.title, fontsize=12, weight="bold", va="top")
-    image = Image.open(io.BytesIO(png_bytes(block.figure, dpi=FIGURE_DPI)))
-    width_in, height_in = image.width / FIGURE_DPI, image.height / FIGURE_DPI
-    box_w, box_h = PAGE[0] - 2 * MARGIN, PAGE[1] - 2 * MARGIN - 1.3
-    scale = min(1.0, box_w / width_in, box_h / height_in)
+    with Image.open(io.BytesIO(block.png)) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    width_in, height_in = pixels.shape[1] / DPI, pixels.shape[0] / DPI
+    footer = sum(_text_height(f"• {note}", 7.5) for note in block.notes) + 0.35
+    tallest = BOTTOM - TOP - _text_height(block.title, 11) - _text_height(block.caption, 8) - footer - 0.2
+    scale = min(1.0, TEXT_WIDTH / width_in, tallest / height_in)
     w, h = width_in * scale, height_in * scale
-    left, top = (PAGE[0] - w) / 2, MARGIN + 0.45
-    ax = fig.add_axes((left / PAGE[0], 1 - (top + h) / PAGE[1], w / PAGE[0], h / PAGE[1]))
-    ax.imshow(np.asarray(image), interpolation="lanczos")
-    ax.set_axis_off()
-    lines = [(block.caption, 8, "normal")] + [(f"• {n}", 7.5, "normal") for n in block.notes] + [("", 4, "normal")] + sources.lines(block.provenance)
-    writer.text_pages(block.title, lines, fig=fig, top=top + h + 0.15)
+    _block_heading(flow, block, h + footer)
+    left, top = (PAGE[0] - w) / 2, flow.y
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_axes((left / PAGE[0], 1 - (top + h) / PAGE[1], w / PAGE[0], h / PAGE[1]))
+        ax.imshow(pixels, interpolation="none", aspect="auto")
+        ax.set_axis_off()
+
+    flow.draw(draw)
+    flow.y += h + 0.08
+    _block_footer(flow, block.notes, block.provenance, sources)
 
 
-def _draw_missing(writer: _Writer, block: Missing) -> None:
-    lines = [(f"MISSING: {block.what}", 10, "normal"), ("Produce it with:", 9, "normal")] + [(f"  {c}", 8, "normal") for c in block.commands]
-    writer.text_pages(f"{block.title} — missing", lines)
+def _missing(flow: _Flow, block: Missing) -> None:
+    _block_heading(flow, block, 0.5)
+    flow.text(f"MISSING: {block.what}", 9)
+    flow.text("Produce it with:", 8.5)
+    for command in block.commands:
+        flow.text(command, 8, indent=0.25)
+    flow.gap(0.22)
 
 
-def _title_page(writer: _Writer, report: Report) -> None:
-    lines: list[tuple[str, float, str]] = [
-        ("Built by `bench report` from stored results only: no proxy was recomputed. Reproduces W-PCA: Gradient-free proxy for "
-         "efficient language model search (ICLR 2025).", 9, "normal"),
-        ("Cells: ours = measured here (blue); paper = published in the W-PCA paper (orange); missing = not produced yet, with the command (grey).", 9, "normal"),
-    ]
-    if report.sections:
-        lines += [("", 6, "normal"), (report.sections[0].title, 11, "bold"), (report.sections[0].intro, 10, "normal")]
-    writer.text_pages(report.title, lines)
+def _contents(flow: _Flow, report: Report, numbers: dict[str, int]) -> None:
+    """One line per section and block, in two columns, with the page it starts on (filled in once
+    laid out); each line links to its page."""
+    flow.new_page()
+    flow.mark("contents", "Contents", 0)
+    flow.text("Contents", 13, "bold")
+    flow.gap(0.05)
+    flow.set_columns(2)
+    entries: list[tuple[str, str, int]] = []
+    for section in report.sections[1:]:
+        entries.append((f"section-{section.key}", section.title, 0))
+        entries += [(block.key, block.title + (" (missing)" if isinstance(block, Missing) else ""), 1) for block in section.blocks]
+    entries.append(("appendix", "Appendix: inputs and provenance", 0))
+    for key, title, level in entries:
+        size = 8 if level == 0 else 7
+        step = size * _PT * 1.5
+        flow.ensure(step + (0.3 if level == 0 else 0.0))
+        if level == 0 and flow.y > flow.column_top:
+            flow.gap(0.06)
+        y, left, right = flow.y, flow.left + (0.0 if level == 0 else 0.2), flow.left + flow.width
+        text = textwrap.shorten(title, int((right - left - 0.35) / (size * _PT * 0.56)), placeholder=" …")
+        weight = "bold" if level == 0 else "normal"
+
+        def draw(fig: Figure, y: float = y, left: float = left, right: float = right, text: str = text, key: str = key,
+                 size: float = size, weight: str = weight) -> None:
+            fig.text(left / PAGE[0], 1 - y / PAGE[1], text, fontsize=size, weight=weight, va="top")
+            fig.text(right / PAGE[0], 1 - y / PAGE[1], str(numbers.get(key, "")), fontsize=size, weight=weight, va="top", ha="right")
+
+        flow.draw(draw)
+        flow.links.append((flow.page, (left / _PT, (PAGE[1] - y - step) / _PT, right / _PT, (PAGE[1] - y) / _PT), key))
+        flow.y += step
+    flow.set_columns(1)
 
 
-def _contents_pages(writer: _Writer, report: Report) -> None:
-    lines: list[tuple[str, float, str]] = [("Contents", 11, "bold")]
-    for section in report.sections:
-        lines.append((section.title, 9, "bold"))
-        for block in section.blocks:
-            lines.append((f"    {block.title}{' (missing)' if isinstance(block, Missing) else ''}", 8, "normal"))
-    lines += [("", 6, "normal"), ("Inputs", 11, "bold")] + [(f"{name}: {what}", 8, "normal") for name, what in report.inputs]
+def _section_heading(flow: _Flow, key: str, title: str, intro: str) -> None:
+    if flow.room() < SECTION_ROOM * (BOTTOM - TOP):
+        flow.new_page()
+    flow.mark(f"section-{key}", title, 0)
+    flow.text(title, 13, "bold")
+    if intro:
+        flow.text(intro, 9)
+    flow.gap(0.12)
+
+
+def _appendix(flow: _Flow, report: Report, sources: _Sources) -> None:
+    """The inputs, the skipped inputs and every source once, in two columns."""
+    flow.new_page()
+    flow.mark("appendix", "Appendix: inputs and provenance", 0)
+    flow.text("Appendix: inputs and provenance", 13, "bold")
+    flow.set_columns(2)
+    flow.text("Inputs", 10, "bold", keep=0.2)
+    for name, what in report.inputs:
+        flow.text(f"{name}: {what}", 7, indent=0.1)
     if report.skipped:
-        lines += [("Skipped", 10, "bold")] + [(f"{name}: {why}", 8, "normal") for name, why in report.skipped]
-    writer.text_pages("Contents and inputs", lines)
+        flow.text("Skipped", 10, "bold", keep=0.2)
+        for name, why in report.skipped:
+            flow.text(f"{name}: {why}", 7, indent=0.1)
+    if sources.records:
+        flow.gap(0.1)
+        flow.text("Sources", 10, "bold", keep=0.2)
+        for text, size, weight in sources.appendix():
+            flow.text(text, size, weight, indent=0.0 if weight == "bold" else 0.1, keep=0.3 if weight == "bold" else 0.0)
+    flow.set_columns(1)
+
+
+def layout(report: Report) -> _Flow:
+    """Every page of the report as drawing operations, with its bookmarks and contents links.
+
+    Figures without a PNG get one (:func:`reports.rasters.attach`, uncached).
+    """
+    rasters.attach(report)  # figures without a PNG yet (the CLI attaches them, from the cache, before the HTML)
+    flow = _Flow()
+    sources = _Sources()
+    numbers: dict[str, int] = {}
+    flow.text(report.title, 16, "bold")
+    flow.text("Built by `bench report` from stored results only: no proxy was recomputed. Reproduces W-PCA: Gradient-free proxy for "
+              "efficient language model search (ICLR 2025).", 9)
+    flow.text("Cells: ours = measured here (blue); paper = published in the W-PCA paper (orange); missing = not produced yet, with the command (grey).", 9)
+    flow.gap(0.15)
+    for index, section in enumerate(report.sections):
+        if index == 1:
+            _contents(flow, report, numbers)
+            flow.new_page()
+        _section_heading(flow, section.key, section.title, section.intro)
+        in_html_only = [b for b in section.blocks if isinstance(b, FigureBlock) and section.key in TABLES_ONLY]
+        for block in section.blocks:
+            if block in in_html_only:
+                continue
+            if isinstance(block, Table):
+                _table(flow, block, sources)
+            elif isinstance(block, FigureBlock):
+                _figure(flow, block, sources)
+            else:
+                _missing(flow, block)
+        if in_html_only:
+            flow.text("In the HTML report only: " + "; ".join(b.title for b in in_html_only) + ".", 8, colour="#444444")
+    if len(report.sections) < 2:
+        _contents(flow, report, numbers)
+    _appendix(flow, report, sources)
+    numbers.update({mark.key: mark.page + 1 for mark in flow.marks})
+    return flow
+
+
+def _bookmarks(path: Path, flow: _Flow, title: str) -> None:
+    """Add the outline (sections, then their blocks) and the contents links to the PDF at ``path``."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import Link
+
+    writer = PdfWriter(clone_from=PdfReader(path))
+    parent = None
+    for mark in flow.marks:
+        if mark.level == 0:
+            parent = writer.add_outline_item(mark.title, mark.page)
+        else:
+            writer.add_outline_item(mark.title, mark.page, parent=parent)
+    pages = {mark.key: mark.page for mark in flow.marks}
+    for page, rect, key in flow.links:
+        if key in pages:
+            writer.add_annotation(page, Link(rect=rect, target_page_index=pages[key]))
+    writer.page_mode = "/UseOutlines"
+    writer.add_metadata({"/Title": title, "/Creator": "proxybench bench report"})
+    with open(path, "wb") as file:
+        writer.write(file)
 
 
 def render_pdf(report: Report, path: str | os.PathLike) -> int:
@@ -272,33 +495,23 @@ def render_pdf(report: Report, path: str | os.PathLike) -> int:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    flow = layout(report)
+    total = len(flow.pages)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # the names bench.store.writer.remove_temporaries cleans
     os.close(handle)
     try:
-        with matplotlib.rc_context({**STYLE, "axes.grid": False}):
+        with matplotlib.rc_context({**STYLE, "axes.grid": False, "savefig.bbox": "standard"}):
             with PdfPages(tmp, metadata={"Title": report.title, "Creator": "proxybench bench report", "CreationDate": None}) as pdf:
-                writer = _Writer(pdf, report.title)
-                sources = _Sources()
-                _title_page(writer, report)
-                for index, section in enumerate(report.sections):
-                    if index == 1:  # the first section (the summary) comes before the contents
-                        _contents_pages(writer, report)
-                    if index > 0:  # the first section's title is on the title page
-                        writer.text_pages(section.title, [(section.intro, 10, "normal")])
-                    for block in section.blocks:
-                        if isinstance(block, Table):
-                            _draw_table(writer, block, sources)
-                        elif isinstance(block, FigureBlock):
-                            _draw_figure(writer, block, sources)
-                        else:
-                            _draw_missing(writer, block)
-                if len(report.sections) < 2:
-                    _contents_pages(writer, report)
-                if sources.records:
-                    writer.text_pages("Appendix: provenance", sources.appendix())
+                for number, ops in enumerate(flow.pages, start=1):
+                    fig = Figure(figsize=PAGE)
+                    for op in ops:
+                        op(fig)
+                    fig.text(0.5, 0.02, f"{report.title} — page {number} of {total}", ha="center", va="bottom", fontsize=7, color="#777777")
+                    pdf.savefig(fig)
+        _bookmarks(Path(tmp), flow, report.title)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return writer.pages
+    return total

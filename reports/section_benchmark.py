@@ -77,7 +77,7 @@ def is_paper_benchmark(run: ProxyRun) -> bool:
 
 
 def task_pairs(run: ProxyRun, proxy: str, seed: int) -> pd.DataFrame:
-    """One row per benchmark entry scored by ``proxy``: ``value`` and main-task ``score``.
+    """One row per benchmark entry scored by ``proxy``: ``arch_hash``, ``value`` and main-task ``score``.
 
     The same join as :func:`bench.analysis.stats.correlation_table` (entries whose architecture has
     a stored row; NaN values kept).
@@ -86,7 +86,8 @@ def task_pairs(run: ProxyRun, proxy: str, seed: int) -> pd.DataFrame:
     rows = run.rows[(run.rows["proxy"] == proxy) & (run.rows["seed"].astype(int) == int(seed))]
     per_arch = rows.drop_duplicates("arch_hash").set_index("arch_hash")["value"].astype(float)
     scores = run.truth[(run.truth["task"] == run.main_task) & run.truth["arch_hash"].isin(per_arch.index)]
-    return pd.DataFrame({"value": scores["arch_hash"].map(per_arch).to_numpy(dtype=float), "score": scores["score"].to_numpy(dtype=float)})
+    return pd.DataFrame({"arch_hash": scores["arch_hash"].to_numpy(), "value": scores["arch_hash"].map(per_arch).to_numpy(dtype=float),
+                         "score": scores["score"].to_numpy(dtype=float)})
 
 
 def _expected_counts(run: ProxyRun, seed: int) -> dict[str, tuple[int, int]]:
@@ -178,6 +179,25 @@ def stratified_taus(run: ProxyRun) -> dict[str, float]:
     return {str(p): float(t) for p, t in zip(main["proxy"], main["kendall_tau"])}
 
 
+#: Columns of the top of the ranking, from ``correlations.csv``: the share of the true top 10% a
+#: proxy's top 10% holds, and the best true rank among the proxy's top 10%.
+TOP_COLUMNS = ("precision_at_10", "best_rank_at_10")
+
+
+def top_of_ranking(run: ProxyRun, counts: Mapping[str, int]) -> dict[str, tuple[float, float]]:
+    """Proxy -> (P@10%, best rank in the top 10%) against the main task, first seed, all entries, as
+    ``bench correlate`` stored them; only proxies whose stored ``n`` equals ``counts`` (the same entries as Table 1)."""
+    main = main_task_rows(run.correlations, run)
+    if main is None or not set(TOP_COLUMNS) <= set(main.columns):
+        return {}
+    if "split" in main.columns:
+        main = main[main["split"].astype(str) == "all"]
+    if "seed" in main.columns:
+        main = main[main["seed"].astype(int) == int(run.seeds[0])]
+    return {str(r.proxy): (float(r.precision_at_10), float(r.best_rank_at_10)) for r in main.itertuples()
+            if str(r.proxy) in counts and int(r.n) == counts[str(r.proxy)]}
+
+
 def paired_to_params(run: ProxyRun, across: Sequence[AcrossFile], counts: Mapping[str, int]) -> dict[str, str]:
     """Proxy -> ``Δτ [95% CI]`` to #Params from a ``bench across`` table of the run's benchmark whose
     ``n`` of that proxy equals the run's (the same architectures)."""
@@ -201,7 +221,9 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
     paper_columns = is_paper_benchmark(run)
     label = run.benchmark[2]
     stratified = stratified_taus(run)
-    deltas = paired_to_params(run, across, {p: int(frame.loc[p, "n"]) for p in frame.index})
+    counts = {p: int(frame.loc[p, "n"]) for p in frame.index}
+    deltas = paired_to_params(run, across, counts)
+    top = top_of_ranking(run, counts)
     order = sorted(frame.index, key=lambda p: (-np.nan_to_num(float(frame.loc[p, "kendall_tau"]), nan=-np.inf), str(p)))
     rows = []
     for rank, proxy in enumerate(order):
@@ -217,6 +239,7 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
             Cell(with_ci(r["spearman_rho"], r["spearman_lo"], r["spearman_hi"]), "ours"),
             Cell(signed(stratified[proxy]) if math.isfinite(stratified.get(proxy, math.nan)) else "—", "ours" if proxy in stratified else "missing"),
             Cell(deltas.get(proxy, "—"), "ours" if proxy in deltas else "missing"),
+            *_top_cells(top.get(proxy)),
             Cell(f"{int(r['n'])} ({int(r['n_excluded'])})", "ours"),
         ]
         if paper_columns:
@@ -249,8 +272,12 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
         notes.append("Time (ours) is missing: run `python scripts/benchmark_proxies.py --out results/benchmarks/proxy_cost.json`.")
     if not run.proxy_info_stored:
         notes.append("This run predates proxies.json: proxy labels are the proxy names and the ∇-free flags are the paper's (marked).")
-    header = ["Proxy", "∇-free", "Time (1,000)", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "stratified τ", "Δτ vs #Params [95% CI]", "n (excl.)"]
-    kinds = ["", "", "ours", "ours", "ours", "ours", "ours", "ours"]
+    notes.append("P@10%: the share of the benchmark's top 10% (by the " + label + ") among the proxy's top 10%; best@10%: the best true "
+                 "rank among the proxy's top 10% (1 = it holds the best architecture); their bootstrap CIs are in correlations.csv"
+                 + ("." if top else "; not stored for these entries: run `bench correlate " + str(run.path) + " --metrics all`."))
+    header = ["Proxy", "∇-free", "Time (1,000)", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "stratified τ", "Δτ vs #Params [95% CI]",
+              "P@10%", "best@10%", "n (excl.)"]
+    kinds = ["", "", "ours", "ours", "ours", "ours", "ours", "ours", "ours", "ours"]
     if paper_columns:
         header += ["paper: Time", "paper: τ", "paper: ρ"]
         kinds += ["paper", "paper", "paper"]
@@ -267,19 +294,41 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
     )
 
 
+#: The size descriptor each proxy is drawn against in Figure 2's lower panels.
+SIZE = "params"
+
+
+def _top_cells(values: tuple[float, float] | None) -> list[Cell]:
+    if values is None:
+        return [Cell("—", "missing"), Cell("—", "missing")]
+    precision, rank = values
+    return [Cell(f"{precision:.2f}" if math.isfinite(precision) else "—", "ours"), Cell(f"{rank:.0f}" if math.isfinite(rank) else "—", "ours")]
+
+
 def scatter_block(run: ProxyRun, correlations: MainCorrelations) -> FigureBlock:
-    """Fig. 2: each proxy against the main task, τ/ρ (those of Table 1) in the titles."""
+    """Fig. 2: each proxy against the main task (τ/ρ those of Table 1) and, when the run stores
+    #Params, against #Params on the same x axis."""
     seed = run.seeds[0]
     label = run.benchmark[2]
+    proxies = ordered_proxies(list(correlations.frame.index))
+    size = run.values(seed)[SIZE] if SIZE in set(run.rows["proxy"]) else None
     panels = []
-    for proxy in ordered_proxies(list(correlations.frame.index)):
+    for proxy in proxies:
         r = correlations.frame.loc[proxy]
-        panels.append((run.label(proxy), task_pairs(run, proxy, seed), float(r["kendall_tau"]), float(r["spearman_rho"])))
-    figure = scatter_figure(panels, ylabel="GLUE score" if run.main_task == GLUE else run.main_task)
+        pairs = task_pairs(run, proxy, seed)
+        if size is not None:
+            pairs = pairs.assign(size=pairs["arch_hash"].map(size).to_numpy(dtype=float))
+        panels.append((run.label(proxy), pairs.drop(columns="arch_hash"), float(r["kendall_tau"]), float(r["spearman_rho"])))
+    size_label = run.label(SIZE) if size is not None else None
+    figure = scatter_figure(panels, ylabel="GLUE score" if run.main_task == GLUE else run.main_task, size_label=size_label)
+    against = f" and against {size_label}" if size_label else ""
     return FigureBlock(
         key=f"fig2-{slug(run.name)}",
-        title=f"Figure 2 — proxy value against the {label} ({run.name})",
-        caption=f"One point per benchmark entry (seed {seed}); τ and ρ as in Table 1. Log x axis where a proxy's positive values span over two decades.",
+        title=f"Figure 2 — proxy value against the {label}{against} ({run.name})",
+        caption=f"One point per benchmark entry (seed {seed}); upper panels: the {label}, τ and ρ as in Table 1"
+                + (f"; lower panels: {size_label} (log scale) on the same x axis, with the proxy's Spearman ρ to it — a proxy whose "
+                   f"lower panel is a clean curve ranks models as their size does" if size_label else "")
+                + ". Log x axis where a proxy's positive values span over two decades.",
         figure=figure,
         provenance=[run_provenance(run, f"values from rows.csv, scores from ground_truth.csv; τ/ρ {correlations.how}")],
     )

@@ -249,7 +249,7 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
     rows: list[list[Cell]] = []
     notes: list[str] = []
     provenance: list[Provenance] = []
-    pending: dict[str, list[str]] = {}
+    pending: dict[str, list[str]] = {}  # gap note -> the rows it explains (one letter per distinct note)
     splits: set[str] = set()
     budgets: dict[str, list[str]] = {}  # one note per distinct training budget, naming its rows
     measured: set[str] = set()  # devices our latencies were measured on
@@ -263,8 +263,9 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
         splits |= used
         marker = ""
         if any(c.kind == "missing" for c in cells):
-            pending.setdefault(key, gap_note(key, table, cells, rows_of_key, search is not None))
-            marker = f" [{chr(ord('a') + list(pending).index(key))}]"
+            note = gap_note(key, table, cells, rows_of_key, search is not None)
+            pending.setdefault(note, []).append(key)
+            marker = f" [{chr(ord('a') + list(pending).index(note))}]"
         label = key
         if key == TEACHER_KEY and "model" in rows_of_key and not rows_of_key.empty:
             label = ", ".join(dict.fromkeys(rows_of_key["model"].astype(str)))
@@ -283,8 +284,8 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
     if splits and table.split not in splits:
         notes.append(f"Our scores are on the {', '.join(sorted(splits))} split(s), the paper's on the {table.split} set"
                      + (" (GLUE test labels are not public)." if table.split == "test" else "."))
-    for index, (key, note) in enumerate(pending.items()):
-        notes.append(f"[{chr(ord('a') + index)}] {key}: {note}")
+    for index, (note, keys) in enumerate(pending.items()):
+        notes.append(f"[{chr(ord('a') + index)}] {', '.join(dict.fromkeys(keys))}: {note}")
     if any(key == TEACHER_KEY for *_, key in table.rows):
         notes.append("ours: teacher: the fine-tuned teacher our students were distilled from (all-MiniLM-L6-v2 below the "
                      "paper scale), beside the paper's BERT-base: the ceiling of the distillation, not the same model.")

@@ -36,6 +36,7 @@ examples:
   bench report results --out docs/example-report
   bench report results/table1-trained-cpu results/seed-stability-trained-cpu --out reports/out
   bench report runs/quick --out runs/quick/report --no-pdf
+  bench report results --out /tmp/report --no-figure-cache --jobs 1
 """
 
 
@@ -56,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bootstrap-seed", type=int, default=0, help="seed of that resampling (default 0)")
     parser.add_argument("--no-pdf", action="store_true", help="write the HTML only")
     parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    parser.add_argument("--figure-cache", metavar="DIR", default=None,
+                        help="where rendered figures are kept by the hash of their inputs (default: $PROXYBENCH_FIGURE_CACHE, "
+                             "else ~/.cache/proxybench/figures)")
+    parser.add_argument("--no-figure-cache", action="store_true", help="render every figure and keep none")
+    parser.add_argument("--jobs", type=int, default=2, help="processes that render figures (default 2)")
     parser.set_defaults(handler=run_report)
 
 
@@ -169,6 +175,7 @@ def run_report(args: argparse.Namespace) -> int:
     from reports.build import build_report
     from reports.html import render_html
     from reports.load import discover
+    from reports import rasters
     from reports.pdf import render_pdf
 
     out = Path(args.out)
@@ -176,6 +183,8 @@ def run_report(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out} is a file; give a directory (it is created when missing)")
     if args.bootstrap < 0:
         raise UserError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be >= 1, got {args.jobs}")
     results = discover(args.runs)
     if results.empty():
         skipped = "; ".join(f"{n}: {why}" for n, why in results.skipped)
@@ -185,6 +194,8 @@ def run_report(args: argparse.Namespace) -> int:
         remove_temporaries(out / name)  # left by a report that was killed while writing
     store_missing_analyses(results, args.bootstrap, args.bootstrap_seed)
     report = build_report(results, args.bootstrap, args.bootstrap_seed, progress=not args.no_progress)
+    cache = None if args.no_figure_cache else Path(args.figure_cache) if args.figure_cache else rasters.cache_dir()
+    rasters.attach(report, cache=cache, jobs=args.jobs)
     html = render_html(report)
     write_atomic(out / "report.html", html)
     write_atomic(out / "report-index.json", report.index_json())

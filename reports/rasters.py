@@ -1,0 +1,158 @@
+"""Figures rendered once to PNG, shared by the HTML and the PDF, and cached by their inputs.
+
+Every figure function of :mod:`reports.figures` stamps the figure it returns with a
+fingerprint (:func:`fingerprint`): SHA-256 over the function's name, its arguments (data
+frames by their values, index and columns; arrays by dtype, shape and bytes; numbers and
+strings by ``repr``), the source of :mod:`reports.figures`, matplotlib's version and the
+style. Equal fingerprints mean equal pictures, so :func:`render` reads a PNG from the cache
+when one is stored under the fingerprint and renders (in parallel when there are many) only
+the others. The cache is a folder of ``<fingerprint>-<dpi>.png`` files (with a ``.pt`` file
+holding the figure's smallest font size), written atomically:
+``$PROXYBENCH_FIGURE_CACHE``, else ``$XDG_CACHE_HOME/proxybench/figures``, else
+``~/.cache/proxybench/figures``. Deleting it loses nothing but time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from reports.model import Report
+
+log = logging.getLogger(__name__)
+
+#: Resolution of every figure's PNG (shown at its physical size in the HTML, 7 in = 672 px;
+#: printed at this resolution in the PDF).
+DPI = 144
+#: Attribute under which a figure carries its fingerprint.
+ATTRIBUTE = "proxybench_fingerprint"
+#: Below this many figures to render, no worker processes are started.
+PARALLEL_FROM = 6
+
+
+class Unhashable(TypeError):
+    """An argument of a figure function that has no stable fingerprint."""
+
+
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, pd.DataFrame):
+        digest.update(b"frame" + repr((list(map(str, value.columns)), list(map(str, value.dtypes)))).encode())
+        digest.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+    elif isinstance(value, pd.Series):
+        digest.update(b"series" + repr((str(value.name), str(value.dtype))).encode())
+        digest.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+    elif isinstance(value, np.ndarray):
+        digest.update(b"array" + repr((str(value.dtype), value.shape)).encode() + np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, Mapping):
+        digest.update(b"map%d" % len(value))
+        for key, item in value.items():
+            _feed(digest, key)
+            _feed(digest, item)
+    elif isinstance(value, (list, tuple)):
+        digest.update(b"seq%d" % len(value))
+        for item in value:
+            _feed(digest, item)
+    elif value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        digest.update(type(value).__name__.encode() + repr(value).encode())
+    else:
+        raise Unhashable(f"no fingerprint for a {type(value).__name__}")
+
+
+def fingerprint(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], salt: bytes) -> str | None:
+    """The fingerprint of ``name(*args, **kwargs)``; ``None`` when an argument has none."""
+    digest = hashlib.sha256(salt + name.encode())
+    try:
+        _feed(digest, list(args))
+        _feed(digest, dict(sorted(kwargs.items())))
+    except Unhashable as error:
+        log.debug("figure %s is not cached: %s", name, error)
+        return None
+    return digest.hexdigest()
+
+
+def cache_dir() -> Path:
+    """Where rendered figures are kept (see the module docstring)."""
+    if os.environ.get("PROXYBENCH_FIGURE_CACHE"):
+        return Path(os.environ["PROXYBENCH_FIGURE_CACHE"])
+    base = Path(os.environ["XDG_CACHE_HOME"]) if os.environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "proxybench" / "figures"
+
+
+def _png(figure: Figure, dpi: int) -> tuple[bytes, float]:
+    from reports.figures import png_bytes
+
+    return png_bytes(figure, dpi=dpi), min_font_pt(figure)
+
+
+def _store(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+    except OSError as error:  # a read-only or full cache costs time, not the report
+        log.warning("figure cache %s not written: %s", path.parent, error)
+
+
+def render(figures: Sequence[Figure], dpi: int = DPI, cache: Path | None = None, jobs: int = 2) -> list[tuple[bytes, float]]:
+    """``(PNG bytes, smallest font size in points)`` of each figure, in order: from ``cache`` where
+    stored (``<fingerprint>-<dpi>.png`` and its ``.pt`` file), else rendered.
+
+    Args:
+        figures: figures made by :mod:`reports.figures` (others are rendered, not cached).
+        dpi: resolution.
+        cache: the cache folder; ``None`` renders everything and stores nothing.
+        jobs: worker processes for the figures not in the cache (from :data:`PARALLEL_FROM`).
+    """
+    out: list[tuple[bytes, float] | None] = [None] * len(figures)
+    todo: list[int] = []
+    for index, figure in enumerate(figures):
+        key = getattr(figure, ATTRIBUTE, None)
+        path = cache / f"{key}-{dpi}.png" if cache is not None and key else None
+        try:
+            if path is None:
+                raise FileNotFoundError
+            out[index] = (path.read_bytes(), float(path.with_suffix(".pt").read_text()))
+        except (OSError, ValueError):
+            todo.append(index)
+    log.info("figures: %d from the cache, %d to render", len(figures) - len(todo), len(todo))
+    if len(todo) >= PARALLEL_FROM and jobs > 1:
+        from joblib import Parallel, delayed
+
+        rendered = Parallel(n_jobs=jobs)(delayed(_png)(figures[i], dpi) for i in todo)
+    else:
+        rendered = [_png(figures[i], dpi) for i in todo]
+    for index, (data, smallest) in zip(todo, rendered):
+        out[index] = (data, smallest)
+        key = getattr(figures[index], ATTRIBUTE, None)
+        if cache is not None and key:
+            _store(cache / f"{key}-{dpi}.pt", f"{smallest!r}\n".encode())
+            _store(cache / f"{key}-{dpi}.png", data)
+    return [item for item in out if item is not None]
+
+
+def min_font_pt(figure: Figure) -> float:
+    """The smallest font size (points) of the figure's visible, non-empty texts (0 when it has none)."""
+    from matplotlib.text import Text
+
+    sizes = [float(t.get_fontsize()) for t in figure.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and (t.axes is None or t.axes.get_visible())]
+    return min(sizes, default=0.0)
+
+
+def attach(report: Report, cache: Path | None = None, jobs: int = 2) -> None:
+    """Give every figure block of ``report`` its PNG (:func:`render`) and smallest font size, for the
+    HTML and the PDF alike."""
+    blocks = [block for block in report.figures() if not block.png]
+    for block, (data, smallest) in zip(blocks, render([block.figure for block in blocks], cache=cache, jobs=jobs)):
+        block.png, block.min_font_pt = data, smallest
