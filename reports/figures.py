@@ -83,6 +83,13 @@ def _salt() -> bytes:
     return Path(__file__).read_bytes() + f"{matplotlib.__version__} {sns.__version__} {STYLE!r}".encode()
 
 
+def defer(function: Callable[..., Figure], *args: Any, **kwargs: Any) -> rasters.Deferred:
+    """``function(*args, **kwargs)`` (a figure function of this module), to be drawn only when its
+    PNG is not in the figure cache."""
+    name = getattr(function, "__qualname__", repr(function))
+    return rasters.Deferred(function, args, kwargs, rasters.fingerprint(name, args, kwargs, _salt()))
+
+
 def styled(function: F) -> F:
     """Run a figure function inside :data:`STYLE` (rc settings apply when artists are made) and
     stamp the figure with the fingerprint of its inputs (:mod:`reports.rasters`)."""

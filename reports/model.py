@@ -14,6 +14,8 @@ from typing import Any, Union
 
 from matplotlib.figure import Figure
 
+from reports.rasters import Deferred
+
 #: Cell kinds: ``ours`` (measured here), ``paper`` (published in the paper), ``missing``
 #: (not produced yet), ``label`` (a row name), ``""`` (other).
 CELL_KINDS = ("", "ours", "paper", "missing", "label")
@@ -88,17 +90,29 @@ class Table:
 
 @dataclass
 class FigureBlock:
-    """A figure (a matplotlib ``Figure`` drawn from stored numbers) with its caption."""
+    """A figure (a matplotlib ``Figure`` drawn from stored numbers, or one deferred until it is
+    needed: :func:`reports.figures.defer`) with its caption."""
 
     key: str
     title: str
     caption: str
-    figure: Figure
+    figure: Figure | Deferred
     provenance: list[Provenance] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     png: bytes = b""
     #: The smallest font size (points) of any text drawn in the figure, at its physical size.
     min_font_pt: float = 0.0
+
+    def drawn(self) -> Figure:
+        """The figure, drawn now if it was deferred."""
+        if isinstance(self.figure, Deferred):
+            self.figure = self.figure.build()
+        return self.figure
+
+    def release(self) -> None:
+        """Free a drawn figure's artists (the PNG stays)."""
+        if isinstance(self.figure, Figure):
+            self.figure.clear()
 
 
 @dataclass

@@ -14,13 +14,14 @@ other, instead of one block per page:
   versions, git revision, device.
 
 Layout runs first (it only measures text and images), so the contents know every page
-number before a page is drawn. The sections and blocks become the PDF's bookmarks (pypdf).
+number before a page is drawn; the pages can then be drawn in several processes. The sections and blocks become the PDF's bookmarks (pypdf).
 Text is embedded as TrueType (``pdf.fonttype`` 42), so it can be searched and extracted.
 The PDF has no creation date, so the same report gives the same file.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -28,7 +29,7 @@ import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import matplotlib
 import numpy as np
@@ -199,13 +200,19 @@ class _Sources:
         return lines
 
 
+@functools.lru_cache(maxsize=None)
+def _font(size: float, bold: bool) -> Any:
+    from matplotlib.font_manager import FontProperties
+
+    return FontProperties(family="DejaVu Sans", size=size, weight="bold" if bold else "normal")
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def _text_width(text: str, size: float, bold: bool = False) -> float:
     """Width of ``text`` in inches at ``size`` points (measured with the font's glyph metrics)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
+    from matplotlib.textpath import text_to_path
 
-    prop = FontProperties(family="DejaVu Sans", size=size, weight="bold" if bold else "normal")
-    width, _, _ = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
+    width, _, _ = text_to_path.get_text_width_height_descent(text, _font(size, bold), ismath=False)
     return width * _PT
 
 
@@ -465,12 +472,14 @@ def layout(report: Report) -> _Flow:
     return flow
 
 
-def _bookmarks(path: Path, flow: _Flow, title: str) -> None:
-    """Add the outline (sections, then their blocks) and the contents links to the PDF at ``path``."""
-    from pypdf import PdfReader, PdfWriter
+def _finish(parts: list[Path], flow: _Flow, title: str, path: Path) -> None:
+    """Join the rendered parts into ``path`` with the outline (sections, then their blocks) and the contents links."""
+    from pypdf import PdfWriter
     from pypdf.annotations import Link
 
-    writer = PdfWriter(clone_from=PdfReader(path))
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(str(part))
     parent = None
     for mark in flow.marks:
         if mark.level == 0:
@@ -487,31 +496,68 @@ def _bookmarks(path: Path, flow: _Flow, title: str) -> None:
         writer.write(file)
 
 
-def render_pdf(report: Report, path: str | os.PathLike) -> int:
-    """Write the report to ``path`` (atomically: a temporary file, then a rename).
+def _render_pages(flow: _Flow, pages: range, title: str, path: Path) -> None:
+    """Draw ``pages`` (0-based) of the laid-out report into a PDF at ``path``."""
+    total = len(flow.pages)
+    with matplotlib.rc_context({**STYLE, "axes.grid": False, "savefig.bbox": "standard"}):
+        with PdfPages(path, metadata={"Title": title, "Creator": "proxybench bench report", "CreationDate": None}) as pdf:
+            for index in pages:
+                fig = Figure(figsize=PAGE)
+                for op in flow.pages[index]:
+                    op(fig)
+                fig.text(0.5, 0.02, f"{title} — page {index + 1} of {total}", ha="center", va="bottom", fontsize=7, color="#777777")
+                pdf.savefig(fig)
+
+
+def _split(flow: _Flow, parts: int) -> list[range]:
+    """Contiguous page ranges with about equal numbers of drawing operations."""
+    weights = np.cumsum([len(ops) + 1 for ops in flow.pages])
+    cuts = [0] + [int(np.searchsorted(weights, weights[-1] * k / parts)) + 1 for k in range(1, parts)] + [len(flow.pages)]
+    cuts = sorted(set(min(c, len(flow.pages)) for c in cuts))
+    return [range(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+#: Below this many pages the PDF is drawn in one process.
+PARALLEL_PAGES = 12
+
+
+def render_pdf(report: Report, path: str | os.PathLike, jobs: int = 1) -> int:
+    """Write the report to ``path`` (atomically: temporary files, then a rename).
+
+    With ``jobs`` > 1 (and the ``fork`` start method, as on Linux) the laid-out pages are drawn in
+    that many processes, each a contiguous range, and joined in order.
 
     Returns:
         The number of pages written.
     """
+    import multiprocessing
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     flow = layout(report)
-    total = len(flow.pages)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # the names bench.store.writer.remove_temporaries cleans
-    os.close(handle)
+    parallel = jobs > 1 and len(flow.pages) >= PARALLEL_PAGES and "fork" in multiprocessing.get_all_start_methods()
+    ranges = _split(flow, jobs) if parallel else [range(len(flow.pages))]
+    temporaries = []
+    for _ in range(len(ranges) + 1):
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # the names bench.store.writer.remove_temporaries cleans
+        os.close(handle)
+        temporaries.append(Path(tmp))
+    *parts, joined = temporaries
     try:
-        with matplotlib.rc_context({**STYLE, "axes.grid": False, "savefig.bbox": "standard"}):
-            with PdfPages(tmp, metadata={"Title": report.title, "Creator": "proxybench bench report", "CreationDate": None}) as pdf:
-                for number, ops in enumerate(flow.pages, start=1):
-                    fig = Figure(figsize=PAGE)
-                    for op in ops:
-                        op(fig)
-                    fig.text(0.5, 0.02, f"{report.title} — page {number} of {total}", ha="center", va="bottom", fontsize=7, color="#777777")
-                    pdf.savefig(fig)
-        _bookmarks(Path(tmp), flow, report.title)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return total
+        children = []
+        for pages, part in zip(ranges[1:], parts[1:]):
+            child = multiprocessing.get_context("fork").Process(target=_render_pages, args=(flow, pages, report.title, part))
+            child.start()
+            children.append(child)
+        _render_pages(flow, ranges[0], report.title, parts[0])
+        for child in children:
+            child.join()
+            if child.exitcode != 0:
+                raise RuntimeError(f"a process drawing PDF pages exited with code {child.exitcode}")
+        _finish(parts, flow, report.title, joined)
+        os.chmod(joined, 0o644)
+        os.replace(joined, path)
+    finally:
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
+    return len(flow.pages)

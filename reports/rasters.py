@@ -19,7 +19,8 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,24 @@ DPI = 144
 ATTRIBUTE = "proxybench_fingerprint"
 #: Below this many figures to render, no worker processes are started.
 PARALLEL_FROM = 6
+
+
+@dataclass
+class Deferred:
+    """A figure not drawn yet: a figure function of :mod:`reports.figures`, its arguments and their
+    fingerprint (:func:`reports.figures.defer`). Drawn only when its PNG is not in the cache."""
+
+    function: Callable[..., Figure]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None
+
+    def build(self) -> Figure:
+        return self.function(*self.args, **self.kwargs)
+
+
+def _key(item: Figure | Deferred) -> str | None:
+    return item.fingerprint if isinstance(item, Deferred) else getattr(item, ATTRIBUTE, None)
 
 
 class Unhashable(TypeError):
@@ -87,10 +106,15 @@ def cache_dir() -> Path:
     return base / "proxybench" / "figures"
 
 
-def _png(figure: Figure, dpi: int) -> tuple[bytes, float]:
+def _png(item: Figure | Deferred, dpi: int) -> tuple[bytes, float]:
     from reports.figures import png_bytes
 
-    return png_bytes(figure, dpi=dpi), min_font_pt(figure)
+    figure = item.build() if isinstance(item, Deferred) else item
+    try:
+        return png_bytes(figure, dpi=dpi), min_font_pt(figure)
+    finally:
+        if isinstance(item, Deferred):
+            figure.clear()
 
 
 def _store(path: Path, data: bytes) -> None:
@@ -104,12 +128,12 @@ def _store(path: Path, data: bytes) -> None:
         log.warning("figure cache %s not written: %s", path.parent, error)
 
 
-def render(figures: Sequence[Figure], dpi: int = DPI, cache: Path | None = None, jobs: int = 2) -> list[tuple[bytes, float]]:
+def render(figures: Sequence[Figure | Deferred], dpi: int = DPI, cache: Path | None = None, jobs: int = 2) -> list[tuple[bytes, float]]:
     """``(PNG bytes, smallest font size in points)`` of each figure, in order: from ``cache`` where
     stored (``<fingerprint>-<dpi>.png`` and its ``.pt`` file), else rendered.
 
     Args:
-        figures: figures made by :mod:`reports.figures` (others are rendered, not cached).
+        figures: figures made by :mod:`reports.figures`, or deferred ones (others are rendered, not cached).
         dpi: resolution.
         cache: the cache folder; ``None`` renders everything and stores nothing.
         jobs: worker processes for the figures not in the cache (from :data:`PARALLEL_FROM`).
@@ -117,7 +141,7 @@ def render(figures: Sequence[Figure], dpi: int = DPI, cache: Path | None = None,
     out: list[tuple[bytes, float] | None] = [None] * len(figures)
     todo: list[int] = []
     for index, figure in enumerate(figures):
-        key = getattr(figure, ATTRIBUTE, None)
+        key = _key(figure)
         path = cache / f"{key}-{dpi}.png" if cache is not None and key else None
         try:
             if path is None:
@@ -134,7 +158,7 @@ def render(figures: Sequence[Figure], dpi: int = DPI, cache: Path | None = None,
         rendered = [_png(figures[i], dpi) for i in todo]
     for index, (data, smallest) in zip(todo, rendered):
         out[index] = (data, smallest)
-        key = getattr(figures[index], ATTRIBUTE, None)
+        key = _key(figures[index])
         if cache is not None and key:
             _store(cache / f"{key}-{dpi}.pt", f"{smallest!r}\n".encode())
             _store(cache / f"{key}-{dpi}.png", data)

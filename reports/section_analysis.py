@@ -19,13 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 from bench.store import schema
-from reports.figures import cost_figure, stability_figure
+from reports.figures import cost_figure, defer, stability_figure
 from reports.load import AblationFile, CostFile, ProxyRun, proxy_labels
 from reports.load.files import written_by_report
 from reports.model import Cell, FigureBlock, Missing, Provenance, Table
 from reports.paper_values import TABLE1
 from reports.provenance import cost_provenance, run_provenance
-from reports.section_benchmark import GLUE, slug, ordered_proxies
+from reports.section_benchmark import GLUE, is_paper_benchmark, slug, ordered_proxies
 from reports.tables import number, with_ci
 
 STABILITY_COMMAND = "bench run --proxies all --space flexibert --archs deciles --seed 0-9 --scale cpu --jobs 2 --out results/seed-stability-trained-cpu && bench stability results/seed-stability-trained-cpu"
@@ -95,7 +95,7 @@ def stability_blocks(run: ProxyRun) -> list[Table | FigureBlock] | list[Missing]
         caption="One box per architecture (x: its GLUE score, lowest first; one architecture per GLUE decile when the run used --archs deciles) "
                 "over the seeds; values min-max normalised per proxy over all architectures and seeds, so a box's height is the seed "
                 "spread relative to the proxy's range across architectures.",
-        figure=stability_figure(panels, [labels[h] for h in order]),
+        figure=defer(stability_figure, panels, [labels[h] for h in order]),
         provenance=provenance,
     )
     return [table, figure]
@@ -161,7 +161,7 @@ def cost_blocks(cost: CostFile, runs: list[ProxyRun]) -> list[Table | FigureBloc
         key=f"cost-figure-{slug(str(cost.path.parent.name))}",
         title="Proxy cost: time of 1,000 evaluations (log scale)",
         caption="Ours on this machine and batch; the paper's on its hardware and batch (not comparable in absolute terms; compare the order).",
-        figure=cost_figure({labels.get(p, p): times[p] for p in proxies}, {labels.get(p, p): TABLE1[p][0] for p in proxies if p in TABLE1},
+        figure=defer(cost_figure, {labels.get(p, p): times[p] for p in proxies}, {labels.get(p, p): TABLE1[p][0] for p in proxies if p in TABLE1},
                            {labels.get(p, p): free.get(p, TABLE1[p][1] if p in TABLE1 else None) for p in proxies}, cost.machine),
         provenance=provenance,
     )
@@ -180,7 +180,7 @@ def ablation_from_file(ablation: AblationFile, runs: list[ProxyRun]) -> list[Tab
     provenance = [Provenance(source=str(ablation.path), command=f"bench ablation {' '.join(dict.fromkeys(frame['run']))} --out {ablation.path} (reconstructed from the table's runs)")]
     provenance += [run_provenance(r) for r in listed if r is not None]
     unlisted = [r.name for r in runs if r.is_ablation and r not in listed]
-    tables = _as_list(_ablation_table(frame, f"read from {ablation.path.name}", provenance, str(ablation.path), proxy_labels(runs)))
+    tables = _as_list(_ablation_table(frame, f"read from {ablation.path.name}", provenance, str(ablation.path), proxy_labels(runs), listed[0] if listed else None))
     if unlisted:
         tables[0].notes.append("Ablation runs found but not in this table (rerun `bench ablation` to include them): " + ", ".join(unlisted) + ".")
     return tables
@@ -195,7 +195,7 @@ def ablation_from_report(ablation: AblationFile, runs: list[ProxyRun]) -> list[T
     reference = listed[0].name if listed and listed[0] is not None else str(frame["run"].iloc[0])
     how = (f"computed by `bench report` from the runs' rows with bench.analysis.ablation (reference {reference}, "
            f"{ablation.n_boot if ablation.n_boot is not None else 0} bootstrap resamples) and stored in {ablation.path}")
-    return _as_list(_ablation_table(frame, how, [run_provenance(r) for r in listed if r is not None], "runs", proxy_labels(runs)))
+    return _as_list(_ablation_table(frame, how, [run_provenance(r) for r in listed if r is not None], "runs", proxy_labels(runs), listed[0] if listed else None))
 
 
 def missing_ablation_table(ablation_runs: list[ProxyRun]) -> Missing:
@@ -213,11 +213,20 @@ def _as_list(tables: Table | list[Table]) -> list[Table]:
 WIDE_ABLATION = 4
 
 
-def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance], source: str, labels: dict[str, str]) -> Table | list[Table]:
+def _target(reference: ProxyRun | None) -> tuple[str, bool]:
+    """What the ablation ranks against (the reference run's main-task label) and whether the paper's Table 1 applies."""
+    if reference is None or reference.truth is None:
+        return "the GLUE mean", True
+    return f"the {reference.benchmark[2]}", is_paper_benchmark(reference)
+
+
+def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance], source: str, labels: dict[str, str],
+                    reference: ProxyRun | None = None) -> Table | list[Table]:
     settings = list(dict.fromkeys(frame["setting"]))
+    target, paper_column = _target(reference)
     if len(settings) > WIDE_ABLATION:
-        tau = _ablation_by_setting(frame, "kendall_tau", how, provenance, source, labels)
-        rho = _ablation_by_setting(frame, "spearman_rho", how, [], source, labels)
+        tau = _ablation_by_setting(frame, "kendall_tau", how, provenance, source, labels, reference)
+        rho = _ablation_by_setting(frame, "spearman_rho", how, [], source, labels, reference)
         rho.notes.append("Provenance: as the Kendall τ table above.")
         return [tau, rho]
     keyed = frame.drop_duplicates(["proxy", "setting"]).set_index(["proxy", "setting"])
@@ -234,22 +243,25 @@ def _ablation_table(frame: pd.DataFrame, how: str, provenance: list[Provenance],
             else:
                 cells.append(Cell("—"))
         paper = TABLE1.get(proxy)
-        cells.append(Cell(f"{paper[2]:.3f} / {paper[3]:.3f}" if paper else "not in paper", "paper"))
+        if paper_column:
+            cells.append(Cell(f"{paper[2]:.3f} / {paper[3]:.3f}" if paper else "not in paper", "paper"))
         rows.append(cells)
     return Table(
         key=f"ablation-{slug(source)}",
-        title="Ablation of Table 1 settings: Kendall τ / Spearman ρ against the GLUE mean",
+        title=f"Ablation of Table 1 settings: Kendall τ / Spearman ρ against {target}",
         caption="Each column is a run that differs from the reference run in the named setting; all columns use the architectures every run scored.",
-        header=["Proxy", *[f"{s} (n={int(counts[s])})" for s in settings], "paper (Table 1)"],
-        header_kinds=["", *(["ours"] * len(settings)), "paper"],
+        header=["Proxy", *[f"{s} (n={int(counts[s])})" for s in settings], *(["paper (Table 1)"] if paper_column else [])],
+        header_kinds=["", *(["ours"] * len(settings)), *(["paper"] if paper_column else [])],
         rows=rows,
-        notes=[f"τ / ρ {how}.", "Paper: its Table 1 (the benchmark authors' published models and setting)."],
+        notes=[f"τ / ρ {how}."] + (["Paper: its Table 1 (the benchmark authors' published models and setting)."] if paper_column else []),
         provenance=provenance,
     )
 
 
-def _ablation_by_setting(frame: pd.DataFrame, stat: str, how: str, provenance: list[Provenance], source: str, labels: dict[str, str]) -> Table:
+def _ablation_by_setting(frame: pd.DataFrame, stat: str, how: str, provenance: list[Provenance], source: str, labels: dict[str, str],
+                         reference: ProxyRun | None = None) -> Table:
     """Settings as rows, the reference run's proxies as columns, one statistic (τ or ρ) per cell."""
+    target, paper_row = _target(reference)
     settings = list(dict.fromkeys(frame["setting"]))
     proxies = ordered_proxies(list(dict.fromkeys(frame[frame["setting"] == settings[0]]["proxy"])))
     keyed = frame.drop_duplicates(["proxy", "setting"]).set_index(["proxy", "setting"])
@@ -262,15 +274,17 @@ def _ablation_by_setting(frame: pd.DataFrame, stat: str, how: str, provenance: l
             value = keyed.loc[(proxy, setting), stat] if (proxy, setting) in keyed.index else None
             cells.append(Cell(_fmt_signed(value), "ours") if value is not None else Cell("—"))
         rows.append(cells)
-    rows.append([Cell("paper (Table 1)", "label"), *(Cell(f"{TABLE1[p][paper_index]:.3f}", "paper") if p in TABLE1 else Cell("—") for p in proxies)])
+    if paper_row:
+        rows.append([Cell("paper (Table 1)", "label"), *(Cell(f"{TABLE1[p][paper_index]:.3f}", "paper") if p in TABLE1 else Cell("—") for p in proxies)])
     return Table(
         key=f"ablation-{'tau' if stat == 'kendall_tau' else 'rho'}-{slug(source)}",
-        title=f"Ablation of Table 1 settings: {name} against the GLUE mean",
+        title=f"Ablation of Table 1 settings: {name} against {target}",
         caption="Each row is a run that differs from the reference run in the named setting, on the architectures every run scored; — where the run did not compute the proxy.",
         header=["Setting", *(labels.get(p, p) for p in proxies)],
         header_kinds=["", *(["ours"] * len(proxies))],
         rows=rows,
-        notes=[f"{name} {how}; 95% bootstrap CIs and each proxy's cost are in the stored table.", "Last row: the paper's Table 1 (the benchmark authors' published models and setting)."],
+        notes=[f"{name} {how}; 95% bootstrap CIs and each proxy's cost are in the stored table."]
+        + (["Last row: the paper's Table 1 (the benchmark authors' published models and setting)."] if paper_row else []),
         provenance=provenance,
     )
 

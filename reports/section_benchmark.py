@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from reports.figures import heatmap_figure, scatter_figure
+from reports.figures import defer, heatmap_figure, scatter_figure
 from bench.store import schema
 from reports.load import AcrossFile, CostFile, ProxyRun
 from reports.load.files import bootstrap_settings, written_by_report
@@ -320,7 +320,7 @@ def scatter_block(run: ProxyRun, correlations: MainCorrelations) -> FigureBlock:
             pairs = pairs.assign(size=pairs["arch_hash"].map(size).to_numpy(dtype=float))
         panels.append((run.label(proxy), pairs.drop(columns="arch_hash"), float(r["kendall_tau"]), float(r["spearman_rho"])))
     size_label = run.label(SIZE) if size is not None else None
-    figure = scatter_figure(panels, ylabel="GLUE score" if run.main_task == GLUE else run.main_task, size_label=size_label)
+    figure = defer(scatter_figure, panels, ylabel="GLUE score" if run.main_task == GLUE else run.main_task, size_label=size_label)
     against = f" and against {size_label}" if size_label else ""
     return FigureBlock(
         key=f"fig2-{slug(run.name)}",
@@ -357,7 +357,7 @@ def heatmap_block(run: ProxyRun) -> FigureBlock:
         title=f"Spearman ρ between proxies ({run.name})",
         caption=f"Over the {run.n_archs_scored} architectures of the run (seed {run.seeds[0]}), pairwise-complete; the last row/column is the {run.benchmark[2]}. "
                 "Proxies that rank architectures alike are redundant as search fitness.",
-        figure=heatmap_figure(matrix),
+        figure=defer(heatmap_figure, matrix),
         provenance=[run_provenance(run, "values from rows.csv")],
     )
 

@@ -24,7 +24,7 @@ import math
 
 import pandas as pd
 
-from reports.figures import predictor_figure
+from reports.figures import defer, predictor_figure
 from reports.load import AcrossFile, ProxyRun
 from reports.model import Block, Cell, FigureBlock, Missing, Provenance, Table
 from reports.provenance import run_provenance
@@ -167,7 +167,7 @@ def predictor_block(run: ProxyRun) -> FigureBlock | None:
         key=f"predictor-{slug(run.name)}",
         title=f"Few-shot predictors against proxies ({run.name})",
         caption=f"Kendall τ against the {run.benchmark[2]} of a predictor trained on k architectures of the benchmark, on the rest.",
-        figure=predictor_figure(curves, references),
+        figure=defer(predictor_figure, curves, references),
         notes=notes,
         provenance=[run_provenance(run, "read from predictor.csv (written by `bench predictor`)")],
     )

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from reports.figures import decode_nlu_blocks, nlu_architecture_figure, trace_figure
+from reports.figures import decode_nlu_blocks, defer, nlu_architecture_figure, trace_figure
 from reports.load import EvaluationResult, SearchResult
 from reports.model import Cell, FigureBlock, Missing, Provenance, Table
 from reports.paper_values import NLU_TABLES, PaperTable
@@ -332,7 +332,7 @@ def search_blocks(searches: Sequence[SearchResult]) -> list[Table | FigureBlock 
     )]
     traced = [(s.display, s.trace) for s in searches if {"generation", "best_fitness"} <= set(s.trace.columns)]
     if traced:
-        blocks.append(FigureBlock("search-traces", "Genetic-search traces", "Best and population-mean fitness per generation.", trace_figure(traced), provenance))
+        blocks.append(FigureBlock("search-traces", "Genetic-search traces", "Best and population-mean fitness per generation.", defer(trace_figure, traced), provenance))
     drawn = []
     for s in searches:
         blocks_of = architecture_blocks(s)
@@ -340,7 +340,7 @@ def search_blocks(searches: Sequence[SearchResult]) -> list[Table | FigureBlock 
             drawn.append((s.display, blocks_of))
     if drawn:
         blocks.append(FigureBlock("fig5", "Figure 5 — searched architectures", "Blocks from layer 1 (left); colour: block type; height and number: FFN width d.",
-                                  nlu_architecture_figure(drawn), provenance))
+                                  defer(nlu_architecture_figure, drawn), provenance))
     return blocks
 
 

@@ -97,7 +97,7 @@ def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(tmp_path)
     summary = pd.read_csv(run / "predictor.csv")
     figure = blocks[f"predictor-{RUN}"]
     assert isinstance(figure, FigureBlock)
-    lines = figure.figure.axes[0].get_lines()
+    lines = figure.drawn().axes[0].get_lines()
     assert len(lines) == 3 + 2  # three feature sets, the best proxy and the best size descriptor
     encoding = summary[summary["method"] == "encoding"].sort_values("k")
     assert list(lines[0].get_ydata()) == pytest.approx(list(encoding["kendall_tau"]))

@@ -145,26 +145,40 @@ def test_html_is_valid_and_has_every_result(report_dir):
             assert image.width >= 600
 
 
-def test_pdf_has_the_expected_pages_and_text(report_dir):
+def test_pdf_is_a4_with_bookmarks_contents_and_every_block(report_dir):
     from pypdf import PdfReader
 
+    from reports.check import pdf_layout, pdf_problems
+
     reader = PdfReader(report_dir / "report.pdf")
-    pages = [page.extract_text() or "" for page in reader.pages]
+    layout = pdf_layout(report_dir / "report.pdf")
     index = json.loads((report_dir / "report-index.json").read_text())
+    sections = [s["title"] for s in index["sections"]]
     blocks = [b for s in index["sections"] for b in s["blocks"]]
-    assert len(pages) >= 1 + len(index["sections"]) + len(blocks)
-    starts = [" ".join(p.split())[:200] for p in pages]
-    for block in blocks:  # every table, figure and missing result starts a page with its title
-        title = " ".join(block["title"].split())
-        assert any(s.startswith(title) for s in starts), title
-    everything = " ".join(" ".join(p.split()) for p in pages)
-    for text in ("Kendall τ", "Spearman ρ", "W-PCA", "0.513", "Figure 4", "Table 8", "missing", "Provenance", "git revision"):
+    assert pdf_problems(layout, sections) == []
+    assert {(round(w), round(h)) for w, h in layout["sizes"]} == {(842, 595)}  # A4 landscape, every page
+    assert len(layout["sizes"]) < len(blocks)  # blocks flow down the pages: fewer pages than blocks
+    marks = layout["bookmarks"]
+    titled = {title for title, level, _ in marks if level == 1}
+    assert {b["title"] for b in blocks} <= titled  # every table, figure and missing result has a bookmark
+    top = [title for title, level, _ in marks if level == 0]
+    assert top == [sections[0], "Contents", *sections[1:], "Appendix: inputs and provenance"]
+    pages = [" ".join(t.split()) for t in layout["texts"]]
+    contents = next(i for i, t in enumerate(pages) if t.startswith("Contents"))
+    for title, level, page in marks:  # the contents list every section with its bookmark's page
+        if level == 0 and title not in (sections[0], "Contents"):
+            assert re.search(re.escape(title[:40]) + r".*? " + str(page) + r"\b", pages[contents]), title
+    footer = re.search(r"page 1 of (\d+)", pages[0])
+    assert footer and int(footer.group(1)) == len(pages)
+    everything = " ".join(pages)
+    for text in ("Kendall τ", "Spearman ρ", "W-PCA", "0.513", "Figure 4", "Table 8", "MISSING", "Provenance", "git revision"):
         assert text in everything, text
     assert reader.metadata.title.startswith("proxybench report")
-    appendix = [i for i, start in enumerate(starts) if start.startswith("Appendix: provenance")]
-    assert appendix and appendix[0] >= len(pages) - 3  # at the end
+    assert pages[-1].startswith("Appendix: inputs and provenance") or any(p.startswith("Appendix: inputs and provenance") for p in pages[-3:])
     assert everything.count("command: bench run --proxies all --limit 6") == 1  # each source printed once, however many blocks name it
     assert "Provenance: P1" in everything
+    figures = [b for b in blocks if b["kind"] == "FigureBlock"]
+    assert len({image.name for page in reader.pages for image in page.images}) >= len(figures) >= 4  # an image per figure (pages share one resource list)
 
 
 def _chromium() -> str:
@@ -236,7 +250,7 @@ def test_stored_statistics_are_used_only_when_current(results, tmp_path):
     report = build_report(found, n_boot=20, progress=False)
     assert {"table1-smoke", "fig2-smoke"} <= {b.key for b in report.missing()}  # reports compute nothing
     for figure in report.figures():
-        figure.figure.clear()
+        figure.release()
 
     assert store_missing_analyses(found, 20, 0) == [run_dir / "correlations.csv"]
     stored = main_correlations(load_run(run_dir, "smoke"), 20, 0)
@@ -306,7 +320,7 @@ def test_stored_ablation_table_is_rendered(results, tmp_path):
     assert w_pca[1].text.startswith(f"{stored.loc[('w-pca', 'reference'), 'kendall_tau']:+.3f}")
     assert w_pca[-1].text == "0.513 / 0.689"
     for figure in report.figures():
-        figure.figure.clear()
+        figure.release()
 
 
 def test_torn_rows_line_is_ignored_and_not_repaired(results, tmp_path):
@@ -389,7 +403,7 @@ def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
     keys = {b.key for b in report.blocks()}
     assert {"searches", "search-traces", "fig5"} <= keys and "table1" in keys  # no benchmark run: Table 1 missing
     for figure in report.figures():
-        figure.figure.clear()
+        figure.release()
 
 
 def test_discovery_dispatches_on_the_manifest_kind(results, tmp_path):

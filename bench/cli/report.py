@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="where rendered figures are kept by the hash of their inputs (default: $PROXYBENCH_FIGURE_CACHE, "
                              "else ~/.cache/proxybench/figures)")
     parser.add_argument("--no-figure-cache", action="store_true", help="render every figure and keep none")
-    parser.add_argument("--jobs", type=int, default=2, help="processes that render figures (default 2)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes that render figures and PDF pages (default 2)")
     parser.set_defaults(handler=run_report)
 
 
@@ -108,10 +108,10 @@ def store_stability(run: ProxyRun) -> Path:
 
 
 def ablation_folder(run: ProxyRun) -> Path:
-    """The folder that holds an ablation run (the nearest one named as :data:`reports.load.runs.ABLATION_FOLDER`)."""
-    from reports.load.runs import ABLATION_FOLDER
+    """The folder that holds an ablation run (the nearest one :func:`reports.load.runs.is_ablation_folder` accepts)."""
+    from reports.load.runs import is_ablation_folder
 
-    return next((p for p in run.path.parents if p.name == ABLATION_FOLDER), run.path.parent)
+    return next((p for p in run.path.parents if is_ablation_folder(p.name)), run.path.parent)
 
 
 def store_ablation(reference: ProxyRun, runs: list[ProxyRun], n_boot: int = 0) -> Path | None:
@@ -202,10 +202,10 @@ def run_report(args: argparse.Namespace) -> int:
     written = [out / "report.html", out / "report-index.json"]
     pages = None
     if not args.no_pdf:
-        pages = render_pdf(report, out / "report.pdf")
+        pages = render_pdf(report, out / "report.pdf", jobs=args.jobs)
         written.append(out / "report.pdf")
     for figure in report.figures():
-        figure.figure.clear()
+        figure.release()
     tables, figures, missing = len(report.tables()), len(report.figures()), len(report.missing())
     print(f"report: {tables} tables, {figures} figures, {missing} missing results (with the commands that make them)"
           + (f", {pages} PDF pages" if pages is not None else ""))

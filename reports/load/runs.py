@@ -17,6 +17,11 @@ from reports.load.files import optional_csv, read_json, read_rows
 ABLATION_FOLDER = "ablation"
 
 
+def is_ablation_folder(name: str) -> bool:
+    """Whether a folder holds ablation runs: it is named :data:`ABLATION_FOLDER` or ends in ``-ablation`` (``lts-ablation``)."""
+    return name == ABLATION_FOLDER or name.endswith(f"-{ABLATION_FOLDER}")
+
+
 @dataclass
 class ProxyRun:
     """One ``bench run`` directory as stored.
@@ -117,9 +122,10 @@ class ProxyRun:
         A run does not store this role: its manifest records an ordinary ``bench run``
         whose config differs from the reference in one setting, and which run is the
         reference is not stored either. So the folder it was written to decides (a path
-        component named :data:`ABLATION_FOLDER`, as ``scripts/ablations.sh`` writes).
+        component named as :func:`is_ablation_folder` says, as ``scripts/ablations.sh`` writes and
+        ``results/lts-ablation/`` holds).
         """
-        return ABLATION_FOLDER in self.path.parts
+        return any(is_ablation_folder(part) for part in self.path.parts)
 
     @property
     def is_stability(self) -> bool:
