@@ -38,7 +38,7 @@ import seaborn as sns
 from cycler import cycler
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from reports import rasters
 
@@ -133,6 +133,14 @@ def _log_axis(values: np.ndarray) -> bool:
     return bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
 
 
+def _compact(value: float, _position: object = None) -> str:
+    """A tick label in at most five characters: ``2k``, ``2.5M``, ``0.08``."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
 @styled
 def scatter_figure(
     panels: Sequence[tuple[str, pd.DataFrame, float, float]],
@@ -201,8 +209,11 @@ def scatter_figure(
             ax.tick_params(labelsize=7)
             if not log_x:
                 ax.xaxis.set_major_locator(MaxNLocator(3))
+                ax.xaxis.set_major_formatter(FuncFormatter(_compact))
             if ax.get_yscale() != "log":
                 ax.yaxis.set_major_locator(MaxNLocator(4))
+            else:
+                ax.yaxis.set_minor_formatter(NullFormatter())
     if title:
         fig.suptitle(title)
     return fig
@@ -401,7 +412,7 @@ def nlu_architecture_figure(archs: Sequence[tuple[str, Sequence[tuple[str, int]]
     """
     depth = max(len(blocks) for _, blocks in archs)
     widest = max(f for _, blocks in archs for _, f in blocks)
-    fig = _figure(0.62 * len(archs) + 0.9)
+    fig = _figure(0.45 * len(archs) + 0.9)
     ax = fig.subplots()
     for row, (label, blocks) in enumerate(archs):
         base = len(archs) - 1 - row

@@ -298,6 +298,13 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
 SIZE = "params"
 
 
+def score_axis(task: str) -> str:
+    """A short axis label for a main task: ``GLUE score``, ``−valid ppl`` for ``neg_valid_ppl``."""
+    if task == GLUE:
+        return "GLUE score"
+    return ("−" + task[4:] if task.startswith("neg_") else task).replace("_", " ")
+
+
 def _top_cells(values: tuple[float, float] | None) -> list[Cell]:
     if values is None:
         return [Cell("—", "missing"), Cell("—", "missing")]
@@ -320,7 +327,7 @@ def scatter_block(run: ProxyRun, correlations: MainCorrelations) -> FigureBlock:
             pairs = pairs.assign(size=pairs["arch_hash"].map(size).to_numpy(dtype=float))
         panels.append((run.label(proxy), pairs.drop(columns="arch_hash"), float(r["kendall_tau"]), float(r["spearman_rho"])))
     size_label = run.label(SIZE) if size is not None else None
-    figure = defer(scatter_figure, panels, ylabel="GLUE score" if run.main_task == GLUE else run.main_task, size_label=size_label)
+    figure = defer(scatter_figure, panels, ylabel=score_axis(run.main_task), size_label=size_label)
     against = f" and against {size_label}" if size_label else ""
     return FigureBlock(
         key=f"fig2-{slug(run.name)}",
@@ -345,7 +352,7 @@ def proxy_matrix(run: ProxyRun) -> pd.DataFrame:
     labels = {p: run.label(p) for p in values.columns}
     if run.truth is not None:
         score = run.truth[run.truth["task"] == run.main_task].groupby("arch_hash")["score"].mean()
-        values = values.assign(**{run.benchmark[2]: values.index.map(score)})
+        values = values.assign(**{score_axis(run.main_task): values.index.map(score)})
     return values.rename(columns=labels).corr(method="spearman")
 
 

@@ -174,7 +174,7 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
     ``runs`` are the benchmark runs in the report's order (largest scale first).
     """
     if not across:
-        return [Missing("summary-findings", "Summary: which proxy can be trusted, and what does it know beyond size?",
+        return [Missing("summary-findings", "Findings, one line each",
                         "No stored `bench across` table: the summary ranks proxies across benchmarks from it.", [COMMANDS["across"]])]
     labels = proxy_labels(list(runs))
     main = across[0]
@@ -200,7 +200,7 @@ def summary_blocks(runs: Sequence[ProxyRun], across: Sequence[AcrossFile], heldo
                                   derived="mean over seeds of the stored per-run losses; the paired file as stored"))
     findings = Table(
         key="summary-findings",
-        title="Summary: which proxy can be trusted, and what does it know beyond size?",
+        title="Findings, one line each",
         caption="One line per finding, each read from the stored results the sections below show in full.",
         header=["Question", "Answer"],
         header_kinds=["", "ours"],
