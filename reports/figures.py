@@ -38,7 +38,7 @@ import seaborn as sns
 from cycler import cycler
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from reports import rasters
 
@@ -213,6 +213,8 @@ def scatter_figure(
             if ax.get_yscale() != "log":
                 ax.yaxis.set_major_locator(MaxNLocator(4))
             else:
+                ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                ax.yaxis.set_major_formatter(FuncFormatter(_compact))
                 ax.yaxis.set_minor_formatter(NullFormatter())
     if title:
         fig.suptitle(title)

@@ -53,8 +53,10 @@ KIND_COLOURS = {"paper": "#fff4e0", "ours": "#e8f1fb", "missing": "#f3f3f3", "la
 _PT = 1 / 72  # inch per point
 #: A section starts a new page unless at least this share of the page is left.
 SECTION_ROOM = 0.45
-#: A table that would leave less than this share of its rows on the page it starts on starts on the next.
+#: A table that would leave less than this share of its rows on the page it starts on starts on the next,
+#: and so does any table of at most SHORT_TABLE rows (when it fits a page).
 KEEP_WHOLE = 0.6
+SHORT_TABLE = 12
 #: Sections whose figures the PDF names but does not print (the smoke-scale appendix: tests of the harness).
 TABLES_ONLY = ("appendix",)
 
@@ -325,11 +327,14 @@ def _table(flow: _Flow, table: Table, sources: _Sources) -> None:
             break
         fitting += 1
     # a table that fits a page starts on a new one rather than leave fewer than KEEP_WHOLE of its rows behind
-    keep = whole if heading + whole <= BOTTOM - TOP and fitting < KEEP_WHOLE * len(table.rows) else height(header) + sum(height(r) for r in table.rows[:3])
+    short = len(table.rows) <= SHORT_TABLE or fitting < KEEP_WHOLE * len(table.rows)
+    keep = whole if heading + whole <= BOTTOM - TOP and short else height(header) + sum(height(r) for r in table.rows[:3])
     _block_heading(flow, table, keep)
     draw(header, True)
-    for row in table.rows:
-        if height(row) > flow.room():
+    footer = min(1.2, sum(_text_height(f"• {note}", 7.5) for note in table.notes[:2]) + 0.15)
+    for number, row in enumerate(table.rows):
+        last = number == len(table.rows) - 1
+        if height(row) + (footer if last and number > 0 else 0.0) > flow.room():
             flow.new_page()
             flow.text(f"{table.title} (continued)", 8.5, "bold")
             draw(header, True)

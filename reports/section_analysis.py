@@ -179,7 +179,8 @@ def ablation_from_file(ablation: AblationFile, runs: list[ProxyRun]) -> list[Tab
         listed.append(match)
     provenance = [Provenance(source=str(ablation.path), command=f"bench ablation {' '.join(dict.fromkeys(frame['run']))} --out {ablation.path} (reconstructed from the table's runs)")]
     provenance += [run_provenance(r) for r in listed if r is not None]
-    unlisted = [r.name for r in runs if r.is_ablation and r not in listed]
+    folder = ablation.path.resolve().parent
+    unlisted = [r.name for r in runs if r.is_ablation and r not in listed and r.path.resolve().is_relative_to(folder)]
     tables = _as_list(_ablation_table(frame, f"read from {ablation.path.name}", provenance, str(ablation.path), proxy_labels(runs), listed[0] if listed else None))
     if unlisted:
         tables[0].notes.append("Ablation runs found but not in this table (rerun `bench ablation` to include them): " + ", ".join(unlisted) + ".")

@@ -285,7 +285,7 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
         key=f"table1-{slug(run.name)}",
         title=f"Table 1 — zero-shot proxies on the {benchmark_name(run)} benchmark ({run.name})",
         caption=f"{run.config.get('space', '?')} ({run.config.get('variant', '?')} models), scale {run.config.get('scale', '?')}, "
-                f"{int(frame['n'].max()) if len(frame) else 0} benchmark entries, ranked by the {label}.",
+                f"{_entries(run, int(frame['n'].max()) if len(frame) else 0)}, ranked by the {label}.",
         header=header,
         header_kinds=kinds,
         rows=rows,
@@ -296,6 +296,12 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
 
 #: The size descriptor each proxy is drawn against in Figure 2's lower panels.
 SIZE = "params"
+
+
+def _entries(run: ProxyRun, entries: int) -> str:
+    """``500 benchmark entries (491 architectures, some trained more than once)``, or ``200 benchmark entries``."""
+    archs = run.n_archs_scored
+    return f"{entries} benchmark entries" + (f" ({archs} architectures, some trained more than once)" if 0 < archs < entries else "")
 
 
 def score_axis(task: str) -> str:
@@ -393,7 +399,8 @@ def tasks_table(run: ProxyRun) -> Table | None:
         header=["Proxy", *tasks],
         header_kinds=["", *(["ours"] * len(tasks))],
         rows=rows,
-        notes=["τ against each task's dev score in the benchmark; brackets: bootstrap 95% CI. The correlations file may predate the latest rows (see its n in correlations.csv)."],
+        notes=["τ against each of the benchmark's ground-truth tasks (its stored score; perplexities negated, so higher is better); brackets: bootstrap 95% CI. "
+               "Read as stored: check its n in correlations.csv against Table 1's when the run has grown since."],
         provenance=[run_provenance(run, "read from correlations.csv")],
     )
 

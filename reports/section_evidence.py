@@ -255,7 +255,7 @@ def across_table(across: AcrossFile, labels: dict[str, str] | None = None) -> Ta
                 cells.append(Cell("—"))
                 continue
             r = keyed.loc[(proxy, name)]
-            delta = "" if pd.isna(r.get("delta_tau")) else f"; Δ {signed(r['delta_tau'], 2)}{_mark(float(r['delta_tau_lo']), float(r['delta_tau_hi']))}"
+            delta = "" if pd.isna(r.get("delta_tau")) else f"; Δ\u00a0{signed(r['delta_tau'], 3)}{_mark(float(r['delta_tau_lo']), float(r['delta_tau_hi']))}"
             rank = "—" if pd.isna(r["rank"]) else str(int(r["rank"]))
             cells.append(Cell(f"{signed(r['kendall_tau'], 2)} ({rank}){delta}", "ours"))
         rows.append(cells)

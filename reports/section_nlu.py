@@ -228,10 +228,9 @@ def table_tasks(table: PaperTable) -> set[str]:
     return {task for column in table.columns for task, _, _ in METRICS.get(column, ()) if task not in NOT_TASKS}
 
 
-def training_budget(rows: pd.DataFrame, tasks: set[str] | None = None) -> str | None:
-    """How long the row's model was trained: the range of optimisation steps of its task
-    stages (the ``steps`` of its rows for ``tasks``, default every task), or ``None`` when
-    no such row is stored."""
+def training_steps(rows: pd.DataFrame, tasks: set[str] | None = None) -> str | None:
+    """The range of optimisation steps of the row's task stages (``300`` or ``100-300``: the
+    ``steps`` of its rows for ``tasks``, default every task), or ``None`` when no such row is stored."""
     if rows.empty or "steps" not in rows:
         return None
     names = rows["task"].astype(str)
@@ -240,7 +239,13 @@ def training_budget(rows: pd.DataFrame, tasks: set[str] | None = None) -> str | 
     if steps.empty:
         return None
     low, high = int(steps.min()), int(steps.max())
-    return f"{low if low == high else f'{low}-{high}'} training steps per task (the paper trains for epochs: compare with care)"
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def training_budget(rows: pd.DataFrame, tasks: set[str] | None = None) -> str | None:
+    """How long the row's model was trained (:func:`training_steps`), as a note, or ``None``."""
+    steps = training_steps(rows, tasks)
+    return None if steps is None else f"{steps} training steps per task (the paper trains for epochs: compare with care)"
 
 
 def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations: Sequence[EvaluationResult]) -> Table:
@@ -269,7 +274,9 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
         label = key
         if key == TEACHER_KEY and "model" in rows_of_key and not rows_of_key.empty:
             label = ", ".join(dict.fromkeys(rows_of_key["model"].astype(str)))
-        rows.append([Cell(f"ours: {label}{marker}", "label"), *([Cell(kind)] if table.has_type else []), *cells])
+        steps = training_steps(rows_of_key, table_tasks(table))
+        budget_label = f" ({steps} steps)" if steps else ""
+        rows.append([Cell(f"ours: {label}{budget_label}{marker}", "label"), *([Cell(kind)] if table.has_type else []), *cells])
         budget = training_budget(rows_of_key, table_tasks(table))
         if budget:
             budgets.setdefault(budget, []).append(key)

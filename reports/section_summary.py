@@ -47,11 +47,29 @@ def _ranked_line(across: AcrossFile, labels: dict[str, str]) -> list[list[Cell]]
     beats = int((proxies["beats_size"] > 0).sum())
     always = int((proxies["loses_to_size"] == proxies["benchmarks"]).sum())
     return [
+        [Cell("The answer", "label"), Cell(_answer(across, labels, sizes), "ours")],
         [Cell(f"Proxies ranked (mean rank over {n} benchmarks)", "label"), Cell(ranked + "; size descriptors marked (size).", "ours")],
         [Cell("Does any proxy know more than size?", "label"),
          Cell(f"{beats} of {len(proxies)} proxies beat the best size descriptor on at least one benchmark (paired 95% interval of Δτ above 0); "
               f"{always} lose to it on every benchmark they were scored on.", "ours")],
     ]
+
+
+def _answer(across: AcrossFile, labels: dict[str, str], sizes: set[str]) -> str:
+    """Which proxies beat their benchmark's best size descriptor (the paired 95% interval of Δτ above 0), and where."""
+    table = across.table
+    n = table["benchmark"].nunique()
+    if not {"delta_tau_lo", "size_descriptor"} <= set(table.columns):
+        return f"Stored for {n} benchmarks; the paired Δτ to the best size descriptor is not stored (rerun `bench across`)."
+    proxies = table[~table["size_descriptor"].astype(bool) & ~table["proxy"].isin(sizes)]
+    wins = proxies[proxies["delta_tau_lo"] > 0]
+    if wins.empty:
+        return (f"No proxy ranks models better than the best size descriptor on any benchmark ({n} stored): "
+                "on each, a size count (#Params, FLOPs, layers × hidden, ...) is as good or better.")
+    where = "; ".join(f"{labels.get(r.proxy, r.proxy)} on {benchmark_title(str(r.benchmark))} (Δτ {with_ci(r.delta_tau, r.delta_tau_lo, r.delta_tau_hi)})"
+                      for r in wins.itertuples())
+    return (f"Model size is the proxy to beat: a proxy ranks models better than the best size descriptor on {wins['benchmark'].nunique()} "
+            f"of {n} benchmarks only: {where}. Elsewhere a size count is as good or better.")
 
 
 def _best_proxy_lines(across: AcrossFile, labels: dict[str, str]) -> list[list[Cell]]:
@@ -147,7 +165,8 @@ def _nlu_line(files: Sequence[HeldoutSeedsFile], labels: dict[str, str]) -> list
     if len(params):
         row = params.iloc[0]
         text += (f"; the #Params-searched one by {float(row['mean_diff']):+.3f} ({int(row['wins_of_against'])} of {int(row['seeds'])} seeds, "
-                 f"paired t p {float(row['p_paired_t']):.2g})")
+                 f"paired t p {float(row['p_paired_t']):.2g}; the Bonferroni threshold for the {len(compared)} comparisons is "
+                 f"{0.05 / max(len(compared), 1):.2g})")
     return [Cell("NLU search space", "label"), Cell(text + ".", "ours")]
 
 

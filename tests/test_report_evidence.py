@@ -125,7 +125,12 @@ def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(tmp_path)
     assert f"falls from {number(ceilings['kendall_sim'].iloc[0])} to {number(ceilings['kendall_sim'].iloc[-1])}" in lines["Noise ceiling on LTS gpt2-wt103"]
     assert "k = 3, 5" in lines["Few-shot predictor on LTS gpt2-wt103"]
     ranked = pd.read_csv(tmp_path / "across-summary.csv")
-    assert f"mean rank over {int(ranked['benchmarks'].max())} benchmarks" in summary.rows[0][0].text
+    assert summary.rows[0][0].text == "The answer" and f"mean rank over {int(ranked['benchmarks'].max())} benchmarks" in summary.rows[1][0].text
+    wins = proxies[proxies["delta_tau_lo"] > 0]  # the answer names the proxies that beat the best size descriptor, or says none does
+    if wins.empty:
+        assert lines["The answer"].startswith("No proxy ranks models better than the best size descriptor on any benchmark (1 stored)")
+    else:
+        assert all(f"Δτ {signed(r.delta_tau)} [{signed(r.delta_tau_lo)}, {signed(r.delta_tau_hi)}]" in lines["The answer"] for r in wins.itertuples())
 
 
 def test_the_nlu_line_compares_students_of_one_space_over_seeds():

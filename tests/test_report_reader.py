@@ -70,6 +70,13 @@ def test_the_pdf_summary_shows_the_stored_numbers(built):
                 f"stratified τ {_signed(best.stratified_tau)}")
     for text in expected:
         assert text in front, text
+    proxies = across[~across["size_descriptor"].astype(bool)]
+    wins = proxies[proxies["delta_tau_lo"] > 0]  # the answer names every proxy that beats its benchmark's best size descriptor
+    assert len(wins) >= 1
+    for row in wins.itertuples():
+        name = row.benchmark.split(":", 1)[1]
+        assert f"{labels[row.proxy]} on LTS {name} (Δτ {_interval(row.delta_tau, row.delta_tau_lo, row.delta_tau_hi)})" in front, row
+    assert f"on {wins['benchmark'].nunique()} of {across['benchmark'].nunique()} benchmarks only" in front
 
 
 def test_the_pdf_is_a4_bookmarked_and_within_its_page_budget(built):
