@@ -28,7 +28,7 @@ from reports.figures import defer, predictor_figure
 from reports.load import AcrossFile, ProxyRun
 from reports.model import Block, Cell, FigureBlock, Missing, Provenance, Table
 from reports.provenance import run_provenance
-from reports.section_benchmark import benchmark_name, main_task_rows, slug
+from reports.section_benchmark import benchmark_name, benchmark_title, main_task_rows, slug
 from reports.tables import number, signed
 
 #: Predictor feature sets as ``bench predictor`` names them, and how the report labels them.
@@ -102,14 +102,18 @@ def shares_table(run: ProxyRun) -> Table | None:
     shares = main_task_rows(run.ceiling_shares, run)
     if shares is None:
         return None
-    sources = _sources(shares)
-    first = shares[shares["sigma_source"] == sources[0]].sort_values("kendall_tau", ascending=False)
+    stored = _sources(shares)
     keyed = shares.set_index(["proxy", "sigma_source"])
+    # an assumed σ under which some proxy beats a perfect one (share above 1) is ruled out by the data: its columns are left out
+    ruled_out = [s for s in stored if s != "replicates" and (shares.loc[shares["sigma_source"] == s, "kendall_share"] > 1).any()]
+    sources = [s for s in stored if s not in ruled_out] or stored[:1]
+    ruled_out = [s for s in ruled_out if s not in sources]
+    first = shares[shares["sigma_source"] == sources[0]].sort_values("kendall_tau", ascending=False)
     rows = []
     for row in first.itertuples():
         cells = [Cell(run.label(row.proxy), "label"), Cell(signed(row.kendall_tau), "ours")]
         cells += [Cell(number(keyed.loc[(row.proxy, s), "kendall_share"], 2), "ours") for s in sources]
-        cells += [Cell(signed(row.stratified_tau), "ours")]
+        cells += [Cell("—" if pd.isna(row.stratified_tau) else signed(row.stratified_tau), "ours")]
         cells += [Cell(number(keyed.loc[(row.proxy, s), "stratified_tau_share"], 2), "ours") for s in sources]
         rows.append(cells)
     short = [s.replace("assumed ", "σ=") if s != "replicates" else "σ replicates" for s in sources]
@@ -124,7 +128,9 @@ def shares_table(run: ProxyRun) -> Table | None:
         notes=["Sorted by τ. A share is the proxy's τ divided by the ceiling of the same architectures (the table above); "
                "— where the stratified τ or its ceiling is not defined (a stratum whose spread is no larger than σ has reliability 0).",
                *(["With assumed σ: a share above 1 means a proxy ranks better than a perfect proxy could under that σ, so the data rule "
-                  "that much noise out; the plausible σ are those where the best shares stay at or below 1."] if len(sources) > 1 else [])],
+                  "that much noise out; the plausible σ are those where the best shares stay at or below 1."] if len(stored) > 1 else []),
+               *([f"Left out, ruled out by the data (a proxy's share above 1): {', '.join(s.removeprefix('assumed ') for s in ruled_out)}; "
+                  "their shares are in ceiling-shares.csv and their ceilings in the table above."] if ruled_out else [])],
         provenance=[run_provenance(run, "read from ceiling-shares.csv (written by `bench ceiling`)")],
     )
 
@@ -264,13 +270,13 @@ def across_table(across: AcrossFile, labels: dict[str, str] | None = None) -> Ta
         key="across-benchmarks",
         title="Every proxy on every benchmark, beside each benchmark's best size descriptor",
         caption="Per benchmark: Kendall τ against its main task (rank among the proxies) and Δ, the paired difference in τ to its best size descriptor.",
-        header=["Proxy", *(["mean rank", "beats / loses to size"] if summary is not None else []), *names],
+        header=["Proxy", *(["mean rank", "beats / loses to size"] if summary is not None else []), *(benchmark_title(n) for n in names)],
         header_kinds=["", *(["ours", "ours"] if summary is not None else []), *["ours"] * len(names)],
         rows=rows,
         notes=["Δ: paired bootstrap difference τ(proxy) − τ(best size descriptor) on the same architectures; ▲: its 95% interval lies above "
                "zero (the proxy beats size), ▼: below (size beats it). Mean rank over the benchmarks; beats / loses to size: on how many.",
                "Best size descriptor per benchmark (the size descriptor with the highest τ there, chosen on the same data, which favours it): "
-               + "; ".join(f"{n}: {best[n]}" for n in names) + "."
+               + "; ".join(f"{benchmark_title(n)}: {(labels or {}).get(best[n], best[n])}" for n in names) + "."
                + (f" {boot} paired resamples." if boot else ""),
                "Stratified τ and the Δ to #Params of every proxy are in the same file."],
         provenance=[across_provenance(across)],

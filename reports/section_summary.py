@@ -122,7 +122,8 @@ def _ceiling_line(run: ProxyRun, title: str, sizes: set[str], labels: dict[str, 
                 f"the τ ceiling falls from {number(low['ceiling'])} to {number(high['ceiling'])}, and the best proxy's share rises from "
                 f"{low['share']:.0%} to {high['share']:.0%}")
         if len(plausible) < len(by_sigma):
-            text += f" (above 100%: the data rule σ ≥ {by_sigma[by_sigma['share'] > 1.0].iloc[0].name.removeprefix('assumed ')} out)"
+            text += (f"; a share above 100% is impossible for a real noise level, so the training noise of this benchmark is below "
+                     f"{by_sigma[by_sigma['share'] > 1.0].iloc[0].name.removeprefix('assumed ')}")
     return [Cell(f"Noise ceiling on {title}", "label"), Cell(text + ".", "ours")]
 
 

@@ -107,7 +107,7 @@ def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(tmp_path)
     table = blocks["across-benchmarks"]
     assert isinstance(table, Table) and len(table.rows) == len(stored)
     keyed = stored.set_index("proxy")
-    column = "lts:gpt2-wt103"
+    column = "LTS gpt2-wt103"  # the header names the benchmark as titles do
     labels = {json_label: name for name, json_label in ((p, lts_label(run, p)) for p in keyed.index)}
     for row in table.rows:
         proxy = labels[row[0].text]
@@ -219,3 +219,18 @@ def test_a_long_answer_column_is_wrapped_in_the_pdf_not_shrunk():
     assert max(_text_width(line, size) for line in lines) <= widths[1]
     narrow = Table("n", "n", "c", ["a", "b"], [[Cell("x"), Cell("y")]])
     assert _layout(narrow)[2] is None
+
+
+def test_assumed_noise_the_data_rule_out_is_left_out_of_the_shares_table_and_named(tmp_path):
+    name = "lts-gpt2-lm1b-cpu"
+    shutil.copytree(REPO / "results" / name, tmp_path / name)
+    report = build_report(discover([str(tmp_path / name)]), n_boot=20, progress=False)
+    table = next(b for b in report.blocks() if b.key == f"ceiling-shares-{name}")
+    shares = pd.read_csv(tmp_path / name / "ceiling-shares.csv")
+    shares = shares[shares["task"] == "neg_valid_ppl"]
+    top = shares.groupby("sigma_source")["kendall_share"].max()
+    kept, dropped = [s for s in top.index if top[s] <= 1], [s for s in top.index if top[s] > 1]
+    assert kept and dropped  # on this benchmark the best proxies exceed the ceiling of the larger assumed σ
+    assert [h for h in table.header if h.startswith("share (")] == [f"share ({s.replace('assumed ', 'σ=')})" for s in sorted(kept, key=lambda s: float(s.split()[1]))]
+    note = next(n for n in table.notes if n.startswith("Left out, ruled out by the data"))
+    assert all(s.removeprefix("assumed ") in note for s in dropped)
