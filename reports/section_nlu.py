@@ -156,7 +156,7 @@ def our_cells(table: PaperTable, search: SearchResult | None, rows: pd.DataFrame
 
     #Params (millions) come from the evaluation (the reference's accounting,
     ``params_official``, when stored), else from the search's best architecture; the
-    search time from the search (hours on its device, where the paper gives GPU days);
+    search time from the search (wall-clock days on its device, named in a note, where the paper gives GPU days);
     task scores and latency from the evaluation rows. AVG is a stored ``glue/avg``, else
     the mean of the row's task scores when every one of them is present (the paper averages
     the printed numbers, MNLI-m and -mm both counted in its test tables).
@@ -185,7 +185,7 @@ def our_cells(table: PaperTable, search: SearchResult | None, rows: pd.DataFrame
     for column in table.columns:
         if column == "Time (GPU days)":
             seconds = search.wall_seconds if search else None
-            cells.append(Cell(f"{seconds / 3600:.2f} h ({search.device})", "ours") if seconds is not None and search else Cell("missing", "missing"))
+            cells.append(Cell(f"{seconds / 86400:.3f}", "ours") if seconds is not None and search else Cell("missing", "missing"))
             continue
         found = values[column]
         if not found or all(v is None for v in found):
@@ -258,6 +258,7 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
     splits: set[str] = set()
     budgets: dict[str, list[str]] = {}  # one note per distinct training budget, naming its rows
     measured: set[str] = set()  # devices our latencies were measured on
+    searched_on: set[str] = set()  # devices our searches ran on
     for model, kind, values, key in table.rows:
         rows.append([Cell(f"{model} (paper)", "label"), *([Cell(kind)] if table.has_type else []), *(Cell(paper_cell(v), "paper") for v in values)])
         if key is None:
@@ -280,12 +281,16 @@ def nlu_table(table: PaperTable, searches: dict[str, SearchResult], evaluations:
         budget = training_budget(rows_of_key, table_tasks(table))
         if budget:
             budgets.setdefault(budget, []).append(key)
+        if "Time (GPU days)" in table.columns and search is not None and cells[table.columns.index("Time (GPU days)")].kind == "ours":
+            searched_on.add(str(search.device))
         if "Latency (ms)" in table.columns and cells[table.columns.index("Latency (ms)")].kind == "ours":
             measured.update(str(e.manifest.get("device", "device not recorded")) for e in used_evaluations)
         for result in [search, *used_evaluations]:
             if result is not None:
                 provenance.append(result_provenance(result, f"row ours: {key}"))
     notes += [f"ours: {', '.join(keys)}: {budget}." for budget, keys in budgets.items()]
+    if searched_on:
+        notes.append(f"Our search time: wall-clock days on {'; '.join(sorted(searched_on))}, not GPU days.")
     if measured:
         notes.append(f"Our latency was measured on {'; '.join(sorted(measured))}, not on the paper's NVIDIA A100: compare the order, not the milliseconds.")
     if splits and table.split not in splits:

@@ -390,7 +390,8 @@ def test_search_and_evaluation_results_fill_the_nlu_tables(tmp_path):
     assert any("dev" in n and "test labels are not public" in n for n in table2.notes)
     table3 = next(t for t in report.tables() if t.key == "table3")
     ours3 = next(r for r in table3.rows if r[0].text.startswith("ours: nlu-small/w-pca"))
-    assert ours3[2].text == "1.50 h (cpu: test)"
+    assert ours3[2].text == f"{1.5 / 24:.3f}"  # 1.5 hours, in the column's days
+    assert "Our search time: wall-clock days on cpu: test, not GPU days." in table3.notes
     table4 = next(t for t in report.tables() if t.key == "table4")
     ours4 = next(r for r in table4.rows if r[0].text.startswith("ours: nlu-small/w-pca"))
     assert ours4[2].text == "50.0/-" and ours4[3].kind == "missing"
