@@ -224,6 +224,8 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
     counts = {p: int(frame.loc[p, "n"]) for p in frame.index}
     deltas = paired_to_params(run, across, counts)
     top = top_of_ranking(run, counts)
+    inline = other_tasks(run) if len(other_tasks(run)) <= INLINE_TASKS else []
+    task_taus = other_task_taus(run, inline) if inline else {}
     order = sorted(frame.index, key=lambda p: (-np.nan_to_num(float(frame.loc[p, "kendall_tau"]), nan=-np.inf), str(p)))
     rows = []
     for rank, proxy in enumerate(order):
@@ -240,6 +242,8 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
             Cell(signed(stratified[proxy]) if math.isfinite(stratified.get(proxy, math.nan)) else "—", "ours" if proxy in stratified else "missing"),
             Cell(deltas.get(proxy, "—"), "ours" if proxy in deltas else "missing"),
             *_top_cells(top.get(proxy)),
+            *(Cell(signed(task_taus[(proxy, task)]) if (proxy, task) in task_taus else "—", "ours" if (proxy, task) in task_taus else "missing")
+              for task in inline),
             Cell(f"{int(r['n'])} ({int(r['n_excluded'])})", "ours"),
         ]
         if paper_columns:
@@ -275,9 +279,12 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
     notes.append("P@10%: the share of the benchmark's top 10% (by the " + label + ") among the proxy's top 10%; best@10%: the best true "
                  "rank among the proxy's top 10% (1 = it holds the best architecture); their bootstrap CIs are in correlations.csv"
                  + ("." if top else "; not stored for these entries: run `bench correlate " + str(run.path) + " --metrics all`."))
+    if inline:
+        notes.append("τ " + ", ".join(score_axis(t) for t in inline) + ": Kendall τ against the benchmark's other stored task"
+                     + ("s" if len(inline) > 1 else "") + " (`bench correlate --tasks all`; CIs in correlations.csv).")
     header = ["Proxy", "∇-free", "Time (1,000)", "Kendall τ [95% CI]", "Spearman ρ [95% CI]", "stratified τ", "Δτ vs #Params [95% CI]",
-              "P@10%", "best@10%", "n (excl.)"]
-    kinds = ["", "", "ours", "ours", "ours", "ours", "ours", "ours", "ours", "ours"]
+              "P@10%", "best@10%", *(f"τ {score_axis(t)}" for t in inline), "n (excl.)"]
+    kinds = ["", "", "ours", "ours", "ours", "ours", "ours", "ours", "ours", *(["ours"] * len(inline)), "ours"]
     if paper_columns:
         header += ["paper: Time", "paper: τ", "paper: ρ"]
         kinds += ["paper", "paper", "paper"]
@@ -375,10 +382,33 @@ def heatmap_block(run: ProxyRun) -> FigureBlock:
     )
 
 
+#: Up to this many ground-truth tasks besides the main one are columns of Table 1; more get their own table.
+INLINE_TASKS = 2
+
+
+def other_tasks(run: ProxyRun) -> list[str]:
+    """The tasks besides the main one that the run's ``correlations.csv`` holds, in stored order."""
+    stored = run.correlations
+    if stored is None or "task" not in stored.columns:
+        return []
+    return [t for t in dict.fromkeys(stored["task"].astype(str)) if t != run.main_task]
+
+
+def other_task_taus(run: ProxyRun, tasks: list[str]) -> dict[tuple[str, str], float]:
+    """(proxy, task) -> Kendall τ as ``bench correlate --tasks`` stored it (first seed, all entries)."""
+    stored = run.correlations
+    if "split" in stored.columns:
+        stored = stored[stored["split"].astype(str) == "all"]
+    if "seed" in stored.columns:
+        stored = stored[stored["seed"].astype(int) == int(run.seeds[0])]
+    chosen = stored[stored["task"].astype(str).isin(tasks)]
+    return {(str(r.proxy), str(r.task)): float(r.kendall_tau) for r in chosen.itertuples()}
+
+
 def tasks_table(run: ProxyRun) -> Table | None:
     """Kendall τ [95% CI] of each proxy per ground-truth task, when ``bench correlate --tasks all`` stored it."""
     stored = run.correlations
-    if stored is None or "task" not in stored.columns or stored["task"].nunique() < 2:
+    if stored is None or "task" not in stored.columns or len(other_tasks(run)) <= INLINE_TASKS:
         return None
     tasks = list(dict.fromkeys(stored["task"]))
     keyed = stored.set_index(["proxy", "task"])

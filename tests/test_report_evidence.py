@@ -56,6 +56,11 @@ def test_an_lts_run_is_ranked_by_its_own_task_and_names_the_commands_it_lacks(lt
     main_rows = stored[(stored["task"] == "neg_valid_ppl")].set_index("proxy")
     labels = {row[0].text: row for row in table1.rows}
     assert len(labels) == len(main_rows)
+    test_rows = stored[(stored["task"] == "neg_test_ppl")].set_index("proxy")  # one other task: a column of Table 1, no separate table
+    column = table1.header.index("τ −test ppl")
+    for proxy, row in test_rows.iterrows():
+        assert labels[lts_label(lts_results / RUN, proxy)][column].text == signed(row["kendall_tau"])
+    assert f"tasks-{RUN}" not in blocks
     ceiling, predictor, across = blocks[f"ceiling-{RUN}"], blocks[f"predictor-{RUN}"], blocks["summary-findings"]
     assert isinstance(ceiling, Missing) and ceiling.commands == [
         f"bench correlate {lts_results / RUN} --tasks all --metrics all && bench stratify {lts_results / RUN} && bench ceiling {lts_results / RUN}"]
