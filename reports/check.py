@@ -16,6 +16,7 @@ It reads the output files only.
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 import shutil
@@ -70,7 +71,7 @@ def browser_layout(html: Path, browser: str, window: tuple[int, int] = WINDOW) -
     match = re.search(r'<pre id="layout-probe">(.*?)</pre>', done.stdout, re.S)
     if not match:
         raise RuntimeError(f"Chromium returned no layout (exit {done.returncode}): {done.stderr[-500:]}")
-    return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    return json.loads(html_module.unescape(match.group(1)))
 
 
 def html_problems(layout: dict[str, Any]) -> list[str]:
@@ -84,6 +85,8 @@ def html_problems(layout: dict[str, Any]) -> list[str]:
     for figure in layout["figures"]:
         if not figure["natural"] or not figure["dpi"]:
             problems.append(f"figure {figure['id']}: no image size or resolution")
+            continue
+        if figure["pt"] <= 0:  # a figure without text
             continue
         px = figure["pt"] / 72 * figure["dpi"] * figure["shown"] / figure["natural"]
         if px < MIN_TEXT_PX:

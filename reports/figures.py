@@ -80,7 +80,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 @functools.cache
 def _salt() -> bytes:
     """What a figure's picture depends on besides its arguments: this module, the libraries, the style."""
-    return Path(__file__).read_bytes() + f"{matplotlib.__version__} {sns.__version__} {STYLE!r}".encode()
+    import PIL
+
+    sources = Path(__file__).read_bytes() + Path(rasters.__file__).read_bytes()
+    return sources + f"{matplotlib.__version__} {sns.__version__} {np.__version__} {pd.__version__} {PIL.__version__} {STYLE!r}".encode()
 
 
 def defer(function: Callable[..., Figure], *args: Any, **kwargs: Any) -> rasters.Deferred:
@@ -134,11 +137,12 @@ def _log_axis(values: np.ndarray) -> bool:
 
 
 def _compact(value: float, _position: object = None) -> str:
-    """A tick label in at most five characters: ``2k``, ``2.5M``, ``0.08``."""
+    """A short tick label, three significant digits: ``2k``, ``2.5M``, ``1M`` (for 999,600), ``0.08``."""
+    rounded = float(f"{value:.3g}")
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return f"{value:.3g}"
+        if abs(rounded) >= scale:
+            return f"{rounded / scale:.3g}{suffix}"
+    return f"{rounded:.3g}"
 
 
 @styled
@@ -193,12 +197,13 @@ def scatter_figure(
             size = frame["size"].to_numpy(dtype=float)
             both = np.isfinite(x) & np.isfinite(size)
             low.scatter(x[both], size[both], s=4, alpha=0.55, color=PALETTE[2], edgecolors="none", rasterized=True)
-            if both.sum() > 1 and np.all(size[both] > 0):
+            log_size = bool(both.sum() > 1 and np.all(size[both] > 0))
+            if log_size:
                 low.set_yscale("log")
             size_rho = frame.loc[both, ["value", "size"]].corr(method="spearman").iloc[0, 1] if both.sum() > 2 else float("nan")
             low.set_title(f"ρ with {size_label} " + ("n/a" if not np.isfinite(size_rho) else f"{size_rho:+.2f}"), fontsize=7.5, color="#333333")
             if col == 0:
-                low.set_ylabel(f"{size_label} (log)", fontsize=7.5)
+                low.set_ylabel(f"{size_label} (log)" if log_size else size_label, fontsize=7.5)
             top.sharex(low)
             top.tick_params(labelbottom=False)
             axes.append(low)

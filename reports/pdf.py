@@ -38,7 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from reports.figures import STYLE
-from reports.model import Block, Cell, FigureBlock, Missing, Provenance, Report, Table
+from reports.model import Block, Cell, FigureBlock, Missing, Provenance, Report, Section, Table
 from reports import rasters
 from reports.rasters import DPI
 
@@ -277,8 +277,8 @@ def _block_footer(flow: _Flow, notes: list[str], provenance: list[Provenance], s
     earlier = sorted({flow.printed[note] for note in notes if note in flow.printed})
     for note in notes:
         if note not in flow.printed:
-            flow.printed[note] = flow.page + 1
             flow.text(f"• {note}", 7.5)
+            flow.printed[note] = flow.page + 1
     if earlier:
         flow.text(f"• Further notes as on page{'s' if len(earlier) > 1 else ''} {', '.join(map(str, earlier))}.", 7.5)
     for text, size, weight in sources.lines(provenance):
@@ -349,7 +349,7 @@ def _figure(flow: _Flow, block: FigureBlock, sources: _Sources) -> None:
         pixels = np.asarray(image.convert("RGB"))
     width_in, height_in = pixels.shape[1] / DPI, pixels.shape[0] / DPI
     footer = sum(_text_height(f"• {note}", 7.5) for note in block.notes) + 0.35
-    tallest = BOTTOM - TOP - _text_height(block.title, 11) - _text_height(block.caption, 8) - footer - 0.2
+    tallest = max(1.5, BOTTOM - TOP - _text_height(block.title, 11) - _text_height(block.caption, 8) - footer - 0.2)
     scale = min(1.0, TEXT_WIDTH / width_in, tallest / height_in)
     w, h = width_in * scale, height_in * scale
     _block_heading(flow, block, h + footer)
@@ -385,7 +385,9 @@ def _contents(flow: _Flow, report: Report, numbers: dict[str, int]) -> None:
     entries: list[tuple[str, str, int]] = []
     for section in report.sections[1:]:
         entries.append((f"section-{section.key}", section.title, 0))
-        entries += [(block.key, block.title + (" (missing)" if isinstance(block, Missing) else ""), 1) for block in section.blocks]
+        skipped = _html_only(section)
+        entries += [(block.key, block.title + (" (missing)" if isinstance(block, Missing) else ""), 1) for block in section.blocks
+                    if not any(block is b for b in skipped)]
     entries.append(("appendix", "Appendix: inputs and provenance", 0))
     for key, title, level in entries:
         size = 8 if level == 0 else 7
@@ -406,6 +408,11 @@ def _contents(flow: _Flow, report: Report, numbers: dict[str, int]) -> None:
         flow.links.append((flow.page, (left / _PT, (PAGE[1] - y - step) / _PT, right / _PT, (PAGE[1] - y) / _PT), key))
         flow.y += step
     flow.set_columns(1)
+
+
+def _html_only(section: Section) -> list[FigureBlock]:
+    """The figures of a :data:`TABLES_ONLY` section, which the PDF names but does not print."""
+    return [b for b in section.blocks if isinstance(b, FigureBlock)] if section.key in TABLES_ONLY else []
 
 
 def _section_heading(flow: _Flow, key: str, title: str, intro: str) -> None:
@@ -458,9 +465,9 @@ def layout(report: Report) -> _Flow:
             _contents(flow, report, numbers)
             flow.new_page()
         _section_heading(flow, section.key, section.title, section.intro)
-        in_html_only = [b for b in section.blocks if isinstance(b, FigureBlock) and section.key in TABLES_ONLY]
+        in_html_only = _html_only(section)
         for block in section.blocks:
-            if block in in_html_only:
+            if any(block is b for b in in_html_only):
                 continue
             if isinstance(block, Table):
                 _table(flow, block, sources)
@@ -522,15 +529,17 @@ def _split(flow: _Flow, parts: int) -> list[range]:
     return [range(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-#: Below this many pages the PDF is drawn in one process.
-PARALLEL_PAGES = 12
+#: The pages are drawn as this many contiguous parts (each in its own process when ``jobs`` allows), then
+#: joined: a fixed number, so the file is the same whatever ``jobs`` and the platform are.
+PARTS = 2
 
 
 def render_pdf(report: Report, path: str | os.PathLike, jobs: int = 1) -> int:
     """Write the report to ``path`` (atomically: temporary files, then a rename).
 
-    With ``jobs`` > 1 (and the ``fork`` start method, as on Linux) the laid-out pages are drawn in
-    that many processes, each a contiguous range, and joined in order.
+    The laid-out pages are drawn as :data:`PARTS` contiguous ranges and joined in order; with
+    ``jobs`` > 1 and the ``fork`` start method (Linux) the ranges are drawn in parallel processes.
+    The bytes do not depend on ``jobs``.
 
     Returns:
         The number of pages written.
@@ -540,21 +549,25 @@ def render_pdf(report: Report, path: str | os.PathLike, jobs: int = 1) -> int:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     flow = layout(report)
-    parallel = jobs > 1 and len(flow.pages) >= PARALLEL_PAGES and "fork" in multiprocessing.get_all_start_methods()
-    ranges = _split(flow, jobs) if parallel else [range(len(flow.pages))]
+    ranges = _split(flow, PARTS) if len(flow.pages) >= PARTS else [range(len(flow.pages))]
+    parallel = jobs > 1 and len(ranges) > 1 and "fork" in multiprocessing.get_all_start_methods()
     temporaries = []
     for _ in range(len(ranges) + 1):
         handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # the names bench.store.writer.remove_temporaries cleans
         os.close(handle)
         temporaries.append(Path(tmp))
     *parts, joined = temporaries
+    children = []
     try:
-        children = []
-        for pages, part in zip(ranges[1:], parts[1:]):
-            child = multiprocessing.get_context("fork").Process(target=_render_pages, args=(flow, pages, report.title, part))
-            child.start()
-            children.append(child)
-        _render_pages(flow, ranges[0], report.title, parts[0])
+        if parallel:
+            for pages, part in zip(ranges[1:], parts[1:]):
+                child = multiprocessing.get_context("fork").Process(target=_render_pages, args=(flow, pages, report.title, part))
+                child.start()
+                children.append(child)
+            _render_pages(flow, ranges[0], report.title, parts[0])
+        else:
+            for pages, part in zip(ranges, parts):
+                _render_pages(flow, pages, report.title, part)
         for child in children:
             child.join()
             if child.exitcode != 0:
@@ -563,6 +576,10 @@ def render_pdf(report: Report, path: str | os.PathLike, jobs: int = 1) -> int:
         os.chmod(joined, 0o644)
         os.replace(joined, path)
     finally:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+            child.join()
         for tmp in temporaries:
             tmp.unlink(missing_ok=True)
     return len(flow.pages)

@@ -4,7 +4,7 @@ Every figure function of :mod:`reports.figures` stamps the figure it returns wit
 fingerprint (:func:`fingerprint`): SHA-256 over the function's name, its arguments (data
 frames by their values, index and columns; arrays by dtype, shape and bytes; numbers and
 strings by ``repr``), the source of :mod:`reports.figures`, matplotlib's version and the
-style. Equal fingerprints mean equal pictures, so :func:`render` reads a PNG from the cache
+style. Equal fingerprints mean equal inputs to the same code, hence equal pictures, so :func:`render` reads a PNG from the cache
 when one is stored under the fingerprint and renders (in parallel when there are many) only
 the others. The cache is a folder of ``<fingerprint>-<dpi>.png`` files (with a ``.pt`` file
 holding the figure's smallest font size), written atomically:
@@ -62,15 +62,31 @@ class Unhashable(TypeError):
     """An argument of a figure function that has no stable fingerprint."""
 
 
+def _feed_values(digest: Any, values: Any) -> None:
+    """An array's or a column's values: numbers by their bytes, anything else by type and ``repr``."""
+    array = np.asarray(values)
+    if array.dtype.kind in "biufcmM":
+        digest.update(b"array" + repr((str(array.dtype), array.shape)).encode() + np.ascontiguousarray(array).tobytes())
+        return
+    items = array.ravel().tolist()
+    if not all(item is None or isinstance(item, (bool, int, float, str, np.generic)) for item in items):
+        raise Unhashable(f"no fingerprint for an array of {array.dtype}")
+    digest.update(b"objects" + repr((array.shape, [(type(item).__name__, item) for item in items])).encode())
+
+
 def _feed(digest: Any, value: Any) -> None:
     if isinstance(value, pd.DataFrame):
-        digest.update(b"frame" + repr((list(map(str, value.columns)), list(map(str, value.dtypes)))).encode())
-        digest.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+        digest.update(b"frame" + repr((list(map(str, value.columns)), list(map(str, value.dtypes)), list(value.index.names),
+                                       value.columns.name)).encode())
+        _feed_values(digest, value.index.to_numpy())
+        for column in value.columns:
+            _feed_values(digest, value[column].to_numpy())
     elif isinstance(value, pd.Series):
-        digest.update(b"series" + repr((str(value.name), str(value.dtype))).encode())
-        digest.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+        digest.update(b"series" + repr((str(value.name), str(value.dtype), list(value.index.names))).encode())
+        _feed_values(digest, value.index.to_numpy())
+        _feed_values(digest, value.to_numpy())
     elif isinstance(value, np.ndarray):
-        digest.update(b"array" + repr((str(value.dtype), value.shape)).encode() + np.ascontiguousarray(value).tobytes())
+        _feed_values(digest, value)
     elif isinstance(value, Mapping):
         digest.update(b"map%d" % len(value))
         for key, item in value.items():
@@ -92,7 +108,7 @@ def fingerprint(name: str, args: Sequence[Any], kwargs: Mapping[str, Any], salt:
     try:
         _feed(digest, list(args))
         _feed(digest, dict(sorted(kwargs.items())))
-    except Unhashable as error:
+    except (Unhashable, TypeError) as error:
         log.debug("figure %s is not cached: %s", name, error)
         return None
     return digest.hexdigest()
@@ -118,6 +134,7 @@ def _png(item: Figure | Deferred, dpi: int) -> tuple[bytes, float]:
 
 
 def _store(path: Path, data: bytes) -> None:
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -126,6 +143,8 @@ def _store(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as error:  # a read-only or full cache costs time, not the report
         log.warning("figure cache %s not written: %s", path.parent, error)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def render(figures: Sequence[Figure | Deferred], dpi: int = DPI, cache: Path | None = None, jobs: int = 2) -> list[tuple[bytes, float]]:
@@ -153,7 +172,10 @@ def render(figures: Sequence[Figure | Deferred], dpi: int = DPI, cache: Path | N
     if len(todo) >= PARALLEL_FROM and jobs > 1:
         from joblib import Parallel, delayed
 
+        from joblib.externals.loky import get_reusable_executor
+
         rendered = Parallel(n_jobs=jobs)(delayed(_png)(figures[i], dpi) for i in todo)
+        get_reusable_executor().shutdown(wait=True)  # no worker-manager threads left when the PDF forks
     else:
         rendered = [_png(figures[i], dpi) for i in todo]
     for index, (data, smallest) in zip(todo, rendered):
@@ -162,7 +184,7 @@ def render(figures: Sequence[Figure | Deferred], dpi: int = DPI, cache: Path | N
         if cache is not None and key:
             _store(cache / f"{key}-{dpi}.pt", f"{smallest!r}\n".encode())
             _store(cache / f"{key}-{dpi}.png", data)
-    return [item for item in out if item is not None]
+    return [item for item in out if item is not None]  # every index was filled above
 
 
 def min_font_pt(figure: Figure) -> float:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("PROXYBENCH_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# rendered report figures go to a cache of this test session, not the user's ~/.cache
+os.environ.setdefault("PROXYBENCH_FIGURE_CACHE", tempfile.mkdtemp(prefix="proxybench-figures-"))
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -129,3 +129,28 @@ def test_a_second_build_reads_every_figure_from_the_cache_and_gives_the_same_fil
     assert counts and re.fullmatch(r"figures: (\d+) from the cache, 0 to render", counts[-1]), counts
     for name in ("report.html", "report.pdf", "report-index.json"):
         assert (out / name).read_bytes() == (built["out"] / name).read_bytes(), name
+
+
+def test_the_pdf_is_the_same_file_drawn_in_one_process_or_two(built):
+    out = built["root"] / "one-process"
+    assert main(["report", str(built["results"]), "--out", str(out), "--no-progress", "--figure-cache", str(built["cache"]), "--jobs", "1"]) == 0
+    assert (out / "report.pdf").read_bytes() == (built["out"] / "report.pdf").read_bytes()
+
+
+def test_a_figure_fingerprint_follows_every_input_value_and_type():
+    import numpy as np
+
+    from reports.rasters import fingerprint
+
+    frame = pd.DataFrame({"value": [1.0, 2.0], "score": [0.5, 0.25]})
+    key = fingerprint("f", [frame], {}, b"salt")
+    assert key == fingerprint("f", [frame.copy()], {}, b"salt")  # equal inputs, equal key
+    assert key != fingerprint("f", [frame.assign(score=[0.5, 0.2500001])], {}, b"salt")
+    assert key != fingerprint("f", [frame.rename(columns={"score": "y"})], {}, b"salt")
+    assert key != fingerprint("f", [frame.set_axis(pd.Index([0, 1], name="arch"))], {}, b"salt")
+    assert key != fingerprint("g", [frame], {}, b"salt") and key != fingerprint("f", [frame], {}, b"other")
+    assert key != fingerprint("f", [frame], {"ylabel": "x"}, b"salt")
+    mixed = fingerprint("f", [pd.DataFrame({"c": [1, "a"]})], {}, b"s")
+    assert mixed is not None and mixed != fingerprint("f", [pd.DataFrame({"c": ["1", "a"]})], {}, b"s")  # 1 is not "1"
+    assert fingerprint("f", [np.array([object()], dtype=object)], {}, b"s") is None  # no stable fingerprint: not cached
+    assert fingerprint("f", [object()], {}, b"s") is None
