@@ -44,3 +44,24 @@ def tiny_batch(data_dir):
     from bench.inputs import proxy_batch
 
     return proxy_batch(4, 16, seed=0, data_dir=str(data_dir))
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Headless Chromium for the tests that read a report in a browser: the installed one, else
+    installed with ``apt-get`` where that is possible (root); otherwise the test is skipped, saying why."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None)
+    if found:
+        return found
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=300, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900, env=env)
+        found = shutil.which("chromium")
+        if found:
+            return found
+        pytest.skip("chromium is not installed and `apt-get install -y chromium` did not install it")
+    pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")

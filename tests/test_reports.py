@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -181,23 +180,7 @@ def test_pdf_is_a4_with_bookmarks_contents_and_every_block(report_dir):
     assert len({image.name for page in reader.pages for image in page.images}) >= len(figures) >= 4  # an image per figure (pages share one resource list)
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None)
-    if found:
-        return found
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=300, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900, env=env)
-        found = shutil.which("chromium")
-        if found:
-            return found
-        pytest.skip("chromium is not installed and `apt-get install -y chromium` did not install it")
-    pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")
-
-
-def test_browser_shows_no_broken_images(report_dir, tmp_path):
-    chromium = _chromium()
+def test_browser_shows_no_broken_images(report_dir, tmp_path, chromium):
     page = tmp_path / "page.html"
     probe = ("<script>window.addEventListener('load', function () {var imgs = document.images, broken = 0;"
              "for (var i = 0; i < imgs.length; i++) { if (!imgs[i].complete || imgs[i].naturalWidth === 0) broken++; }"
