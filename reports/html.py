@@ -57,7 +57,7 @@ def _view(block: Table | FigureBlock | Missing) -> dict[str, Any]:
     if isinstance(block, Table):
         rows = [[Cell(_unbroken_intervals(cell.text), cell.kind) for cell in row] for row in block.rows]
         return {"kind": "table", "key": block.key, "title": block.title, "caption": block.caption, "header": block.header,
-                "header_kinds": block.header_kinds, "rows": rows, "notes": block.notes, "provenance": block.provenance}
+                "header_kinds": block.header_kinds, "groups": block.groups, "rows": rows, "notes": block.notes, "provenance": block.provenance}
     if isinstance(block, FigureBlock):
         data = ensure_png(block)
         width, height = png_size(data)

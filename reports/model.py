@@ -69,7 +69,11 @@ class Provenance:
 
 @dataclass
 class Table:
-    """A table: header, rows of cells, notes, provenance."""
+    """A table: header, rows of cells, notes, provenance.
+
+    ``groups`` optionally spans the header with a row of group labels: ``(label, columns)`` pairs
+    covering every column, left to right (``""`` for columns without a group).
+    """
 
     key: str
     title: str
@@ -79,10 +83,13 @@ class Table:
     notes: list[str] = field(default_factory=list)
     provenance: list[Provenance] = field(default_factory=list)
     header_kinds: list[str] = field(default_factory=list)
+    groups: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.header_kinds:
             self.header_kinds = [""] * len(self.header)
+        if self.groups and sum(span for _, span in self.groups) != len(self.header):
+            raise ValueError(f"table {self.key}: its groups span {sum(s for _, s in self.groups)} of {len(self.header)} columns")
         for row in self.rows:
             if len(row) != len(self.header):
                 raise ValueError(f"table {self.key}: a row has {len(row)} cells for {len(self.header)} columns")

@@ -219,12 +219,21 @@ def _text_width(text: str, size: float, bold: bool = False) -> float:
 
 
 def _column_widths(table: Table, size: float) -> np.ndarray:
-    """Each column's width in inches at ``size`` points: its widest cell plus padding."""
+    """Each column's width in inches at ``size`` points: its widest cell plus padding, widened
+    evenly where a group label is wider than the columns it spans."""
     pad = 0.16
-    return np.array([
+    widths = np.array([
         max([_text_width(table.header[i], size, bold=True)] + [_text_width(row[i].text, size) for row in table.rows]) + pad
         for i in range(len(table.header))
     ])
+    start = 0
+    for label, span in table.groups:
+        need = _text_width(label, size, bold=True) + pad if label else 0.0
+        have = float(widths[start:start + span].sum())
+        if need > have:
+            widths[start:start + span] += (need - have) / span
+        start += span
+    return widths
 
 
 def _table_font(table: Table) -> float:
@@ -301,6 +310,18 @@ def _draw_row(fig: Figure, row: list[Cell], widths: np.ndarray, y: float, row_h:
         x += width
 
 
+def _draw_groups(fig: Figure, groups: list[tuple[str, int]], widths: np.ndarray, y: float, row_h: float, size: float) -> None:
+    x, start = MARGIN, 0
+    for label, span in groups:
+        width = float(widths[start:start + span].sum())
+        if label:
+            fig.add_artist(Rectangle((x / PAGE[0], 1 - (y + row_h) / PAGE[1]), width / PAGE[0], row_h / PAGE[1],
+                                     transform=fig.transFigure, facecolor="#f7f7f7", edgecolor="#c9c9c9", linewidth=0.4))
+            fig.text((x + width / 2) / PAGE[0], 1 - (y + row_h / 2) / PAGE[1], label, fontsize=size, ha="center", va="center", weight="bold")
+        x += width
+        start += span
+
+
 def _table(flow: _Flow, table: Table, sources: _Sources) -> None:
     size, widths, wrapped = _layout(table)
     line_h = size * _PT * 1.35
@@ -313,14 +334,19 @@ def _table(flow: _Flow, table: Table, sources: _Sources) -> None:
         return max(base_h, len(_cell_lines(row[wrapped].text, widths[wrapped], size)) * line_h + size * _PT * 0.7)
 
     def draw(row: list[Cell], is_header: bool) -> None:
+        if is_header and table.groups:  # the group labels, each over the columns it spans
+            top = flow.y
+            flow.draw(lambda fig: _draw_groups(fig, table.groups, widths, top, base_h, size))
+            flow.y += base_h
         row_h = height(row)
         y = flow.y
         flow.draw(lambda fig: _draw_row(fig, row, widths, y, row_h, size, is_header, wrapped))
         flow.y += row_h
 
-    whole = height(header) + sum(height(r) for r in table.rows)
+    groups_h = base_h if table.groups else 0.0
+    whole = groups_h + height(header) + sum(height(r) for r in table.rows)
     heading = _text_height(table.title, 11) + _text_height(table.caption, 8)
-    fitting, used = 0, heading + height(header)
+    fitting, used = 0, heading + groups_h + height(header)
     for row in table.rows:
         used += height(row)
         if used > flow.room():
@@ -328,7 +354,7 @@ def _table(flow: _Flow, table: Table, sources: _Sources) -> None:
         fitting += 1
     # a table that fits a page starts on a new one rather than leave fewer than KEEP_WHOLE of its rows behind
     short = len(table.rows) <= SHORT_TABLE or fitting < KEEP_WHOLE * len(table.rows)
-    keep = whole if heading + whole <= BOTTOM - TOP and short else height(header) + sum(height(r) for r in table.rows[:3])
+    keep = whole if heading + whole <= BOTTOM - TOP and short else groups_h + height(header) + sum(height(r) for r in table.rows[:3])
     _block_heading(flow, table, keep)
     draw(header, True)
     footer = min(1.2, sum(_text_height(f"• {note}", 7.5) for note in table.notes[:2]) + 0.15)

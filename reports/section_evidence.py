@@ -116,14 +116,15 @@ def shares_table(run: ProxyRun) -> Table | None:
         cells += [Cell("—" if pd.isna(row.stratified_tau) else signed(row.stratified_tau), "ours")]
         cells += [Cell(number(keyed.loc[(row.proxy, s), "stratified_tau_share"], 2), "ours") for s in sources]
         rows.append(cells)
-    short = [s.replace("assumed ", "σ=") if s != "replicates" else "σ replicates" for s in sources]
+    short = [s.replace("assumed ", "σ = ") if s != "replicates" else "σ from replicates" for s in sources]
     return Table(
         key=f"ceiling-shares-{slug(run.name)}",
         title=f"Each proxy beside the noise ceiling ({run.name})",
         caption="Kendall τ over all architectures and within size strata, and each as a share of the ceiling a perfect proxy would reach "
                 "(1.00: as good as the noise allows).",
-        header=["Proxy", "τ", *[f"share ({s})" for s in short], "stratified τ", *[f"stratified share ({s})" for s in short]],
+        header=["Proxy", "τ", *short, "stratified τ", *short],
         header_kinds=["", "ours", *["ours"] * len(sources), "ours", *["ours"] * len(sources)],
+        groups=[("", 2), ("share of the ceiling", len(sources)), ("", 1), ("share of the ceiling within strata", len(sources))],
         rows=rows,
         notes=["Sorted by τ. A share is the proxy's τ divided by the ceiling of the same architectures (the table above); "
                "— where the stratified τ or its ceiling is not defined (a stratum whose spread is no larger than σ has reliability 0).",
@@ -234,7 +235,7 @@ def evidence_blocks(run: ProxyRun, name_missing: bool = True) -> list[Block]:
 def _mark(low: float, high: float) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
         return ""
-    return " ▲" if low > 0 else " ▼" if high < 0 else ""
+    return "\u00a0▲" if low > 0 else "\u00a0▼" if high < 0 else ""  # a no-break space: the mark stays with its number
 
 
 def across_provenance(across: AcrossFile) -> Provenance:

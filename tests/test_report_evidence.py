@@ -97,7 +97,8 @@ def test_ceilings_shares_predictors_and_across_show_the_stored_numbers(tmp_path)
     first = shares[shares["sigma_source"] == ceilings["sigma_source"].iloc[0]].sort_values("kendall_tau", ascending=False)
     assert [r[1].text for r in table.rows] == [signed(v) for v in first["kendall_tau"]]
     top = first.iloc[0]
-    assert _text(table, 0, "share (σ=0.05 SD)") == number(top["kendall_share"], 2)
+    assert _text(table, 0, "σ = 0.05 SD") == number(top["kendall_share"], 2)  # the first column of that name: under "share of the ceiling"
+    assert table.groups[1] == ("share of the ceiling", (len(table.header) - 3) // 2) and sum(span for _, span in table.groups) == len(table.header)
 
     summary = pd.read_csv(run / "predictor.csv")
     figure = blocks[f"predictor-{RUN}"]
@@ -236,6 +237,7 @@ def test_assumed_noise_the_data_rule_out_is_left_out_of_the_shares_table_and_nam
     top = shares.groupby("sigma_source")["kendall_share"].max()
     kept, dropped = [s for s in top.index if top[s] <= 1], [s for s in top.index if top[s] > 1]
     assert kept and dropped  # on this benchmark the best proxies exceed the ceiling of the larger assumed σ
-    assert [h for h in table.header if h.startswith("share (")] == [f"share ({s.replace('assumed ', 'σ=')})" for s in sorted(kept, key=lambda s: float(s.split()[1]))]
+    assert table.groups[1] == ("share of the ceiling", len(kept))
+    assert table.header[2:2 + len(kept)] == [s.replace("assumed ", "σ = ") for s in sorted(kept, key=lambda s: float(s.split()[1]))]
     note = next(n for n in table.notes if n.startswith("Left out, ruled out by the data"))
     assert all(s.removeprefix("assumed ") in note for s in dropped)
