@@ -67,7 +67,7 @@ def ceiling_table(run: ProxyRun) -> Table | None:
             inner = shares[shares["sigma_source"] == source]
             if len(inner):
                 counted = strata[strata["n"] >= 3]  # the strata bench.analysis.ceiling.shares weighs
-            rows.append([Cell(label, "label"), Cell(f"within {len(counted)} strata (n-weighted)"), Cell(str(int(counted["n"].sum())), "ours"), Cell("—"),
+                rows.append([Cell(label, "label"), Cell(f"within {len(counted)} strata (n-weighted)"), Cell(str(int(counted["n"].sum())), "ours"), Cell("—"),
                              Cell(number(float(inner["stratified_tau_ceiling"].iloc[0])), "ours"), Cell(number(float(inner["stratified_rho_ceiling"].iloc[0])), "ours")])
         if len(sources) == 1:
             for row in strata.itertuples():
