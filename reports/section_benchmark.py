@@ -71,6 +71,16 @@ def main_task_rows(frame: pd.DataFrame | None, run: ProxyRun) -> pd.DataFrame | 
     return main if len(main) else None
 
 
+def all_entries(frame: pd.DataFrame, run: ProxyRun) -> pd.DataFrame:
+    """The rows of a stored statistics table over all benchmark entries (``split`` = ``all``) of the
+    run's first seed, where the table has those columns."""
+    if "split" in frame.columns:
+        frame = frame[frame["split"].astype(str) == "all"]
+    if "seed" in frame.columns:
+        frame = frame[frame["seed"].astype(int) == int(run.seeds[0])]
+    return frame
+
+
 def is_paper_benchmark(run: ProxyRun) -> bool:
     """Whether the paper's Table 1 values apply (a FlexiBERT run ranked by the GLUE mean)."""
     return run.config.get("space") == "flexibert" and run.main_task == GLUE
@@ -122,11 +132,7 @@ def main_correlations(run: ProxyRun, n_boot: int, boot_seed: int) -> MainCorrela
     stored = run.correlations
     if stored is None or "task" not in stored.columns:
         return None
-    main = stored[stored["task"] == run.main_task]
-    if "split" in main.columns:
-        main = main[main["split"].astype(str) == "all"]
-    if "seed" in main.columns:
-        main = main[main["seed"].astype(int) == seed]
+    main = all_entries(stored[stored["task"] == run.main_task], run)
     if not _covers(main, expected):
         return None
     name = schema.correlations_file("all")
@@ -190,10 +196,7 @@ def top_of_ranking(run: ProxyRun, counts: Mapping[str, int]) -> dict[str, tuple[
     main = main_task_rows(run.correlations, run)
     if main is None or not set(TOP_COLUMNS) <= set(main.columns):
         return {}
-    if "split" in main.columns:
-        main = main[main["split"].astype(str) == "all"]
-    if "seed" in main.columns:
-        main = main[main["seed"].astype(int) == int(run.seeds[0])]
+    main = all_entries(main, run)
     return {str(r.proxy): (float(r.precision_at_10), float(r.best_rank_at_10)) for r in main.itertuples()
             if str(r.proxy) in counts and int(r.n) == counts[str(r.proxy)]}
 
@@ -224,7 +227,8 @@ def table1(run: ProxyRun, correlations: MainCorrelations, cost: CostFile | None,
     counts = {p: int(frame.loc[p, "n"]) for p in frame.index}
     deltas = paired_to_params(run, across, counts)
     top = top_of_ranking(run, counts)
-    inline = other_tasks(run) if len(other_tasks(run)) <= INLINE_TASKS else []
+    others = other_tasks(run)
+    inline = others if len(others) <= INLINE_TASKS else []
     task_taus = other_task_taus(run, inline) if inline else {}
     order = sorted(frame.index, key=lambda p: (-np.nan_to_num(float(frame.loc[p, "kendall_tau"]), nan=-np.inf), str(p)))
     rows = []
@@ -396,20 +400,16 @@ def other_tasks(run: ProxyRun) -> list[str]:
 
 def other_task_taus(run: ProxyRun, tasks: list[str]) -> dict[tuple[str, str], float]:
     """(proxy, task) -> Kendall τ as ``bench correlate --tasks`` stored it (first seed, all entries)."""
-    stored = run.correlations
-    if "split" in stored.columns:
-        stored = stored[stored["split"].astype(str) == "all"]
-    if "seed" in stored.columns:
-        stored = stored[stored["seed"].astype(int) == int(run.seeds[0])]
+    stored = all_entries(run.correlations, run)
     chosen = stored[stored["task"].astype(str).isin(tasks)]
     return {(str(r.proxy), str(r.task)): float(r.kendall_tau) for r in chosen.itertuples()}
 
 
 def tasks_table(run: ProxyRun) -> Table | None:
     """Kendall τ [95% CI] of each proxy per ground-truth task, when ``bench correlate --tasks all`` stored it."""
-    stored = run.correlations
-    if stored is None or "task" not in stored.columns or len(other_tasks(run)) <= INLINE_TASKS:
+    if len(other_tasks(run)) <= INLINE_TASKS:  # none stored, or shown as columns of Table 1
         return None
+    stored = run.correlations
     tasks = list(dict.fromkeys(stored["task"]))
     keyed = stored.set_index(["proxy", "task"])
     rows = []

@@ -114,7 +114,8 @@ def _ceiling_line(run: ProxyRun, title: str, sizes: set[str], labels: dict[str, 
                 strata += f"; the best stratified τ of a {what} ({labels.get(inner['proxy'], run.label(inner['proxy']))}, {signed(inner['stratified_tau'])}) is {inner['stratified_tau_share']:.0%} of it"
         text += strata
     else:
-        proxies = shares[~shares["proxy"].isin(sizes)] if len(shares[~shares["proxy"].isin(sizes)]) else shares
+        not_sizes = shares[~shares["proxy"].isin(sizes)]
+        proxies = not_sizes if len(not_sizes) else shares
         by_sigma = proxies.groupby("sigma_source").agg(sigma=("sigma", "first"), ceiling=("kendall_ceiling", "first"), share=("kendall_share", "max")).sort_values("sigma")
         low, high = by_sigma.iloc[0], by_sigma.iloc[-1]
         plausible = by_sigma[by_sigma["share"] <= 1.0]
