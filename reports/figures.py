@@ -94,15 +94,12 @@ def defer(function: Callable[..., Figure], *args: Any, **kwargs: Any) -> rasters
 
 
 def styled(function: F) -> F:
-    """Run a figure function inside :data:`STYLE` (rc settings apply when artists are made) and
-    stamp the figure with the fingerprint of its inputs (:mod:`reports.rasters`)."""
+    """Run a figure function inside :data:`STYLE` (rc settings apply when artists are made)."""
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with matplotlib.rc_context(STYLE):
-            fig = function(*args, **kwargs)
-        setattr(fig, rasters.ATTRIBUTE, rasters.fingerprint(function.__qualname__, args, kwargs, _salt()))
-        return fig
+            return function(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

@@ -1,15 +1,16 @@
 """Figures rendered once to PNG, shared by the HTML and the PDF, and cached by their inputs.
 
-Every figure function of :mod:`reports.figures` stamps the figure it returns with a
-fingerprint (:func:`fingerprint`): SHA-256 over the function's name, its arguments (data
-frames by their values, index and columns; arrays by dtype, shape and bytes; numbers and
-strings by ``repr``), the source of :mod:`reports.figures`, matplotlib's version and the
-style. Equal fingerprints mean equal inputs to the same code, hence equal pictures, so :func:`render` reads a PNG from the cache
-when one is stored under the fingerprint and renders (in parallel when there are many) only
-the others. The cache is a folder of ``<fingerprint>-<dpi>.png`` files (with a ``.pt`` file
-holding the figure's smallest font size), written atomically:
-``$PROXYBENCH_FIGURE_CACHE``, else ``$XDG_CACHE_HOME/proxybench/figures``, else
-``~/.cache/proxybench/figures``. Deleting it loses nothing but time.
+A figure of the report is deferred (:func:`reports.figures.defer`): its figure function, its
+arguments and their fingerprint (:func:`fingerprint`), SHA-256 over the function's name, its
+arguments (data frames and arrays by their values, dtypes, index and column names; numbers and
+strings by type and ``repr``) and a salt: the source of :mod:`reports.figures` and of this
+module, the library versions and the style. Equal fingerprints mean equal inputs to the same
+code, hence equal pictures, so :func:`render` reads a PNG from the cache when one is stored
+under the fingerprint and draws and renders (in parallel when there are many) only the others.
+The cache is a folder of ``<fingerprint>-<dpi>.png`` files (with a ``.pt`` file holding the
+figure's smallest font size), written atomically: ``$PROXYBENCH_FIGURE_CACHE``, else
+``$XDG_CACHE_HOME/proxybench/figures``, else ``~/.cache/proxybench/figures``. Deleting it loses
+nothing but time.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 #: Resolution of every figure's PNG (shown at its physical size in the HTML, 7 in = 672 px;
 #: printed at this resolution in the PDF).
 DPI = 144
-#: Attribute under which a figure carries its fingerprint.
-ATTRIBUTE = "proxybench_fingerprint"
 #: Below this many figures to render, no worker processes are started.
 PARALLEL_FROM = 6
 
@@ -52,10 +51,6 @@ class Deferred:
 
     def build(self) -> Figure:
         return self.function(*self.args, **self.kwargs)
-
-
-def _key(item: Figure | Deferred) -> str | None:
-    return item.fingerprint if isinstance(item, Deferred) else getattr(item, ATTRIBUTE, None)
 
 
 class Unhashable(TypeError):
@@ -147,25 +142,34 @@ def _store(path: Path, data: bytes) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
+def _cached(cache: Path | None, item: Figure | Deferred, dpi: int) -> tuple[Path, Path] | None:
+    """Where the figure's PNG and its smallest font size are cached: ``<fingerprint>-<dpi>.png`` and
+    ``.pt``; ``None`` without a cache or a fingerprint."""
+    key = item.fingerprint if isinstance(item, Deferred) else None
+    if cache is None or key is None:
+        return None
+    return cache / f"{key}-{dpi}.png", cache / f"{key}-{dpi}.pt"
+
+
 def render(figures: Sequence[Figure | Deferred], dpi: int = DPI, cache: Path | None = None, jobs: int = 2) -> list[tuple[bytes, float]]:
     """``(PNG bytes, smallest font size in points)`` of each figure, in order: from ``cache`` where
     stored (``<fingerprint>-<dpi>.png`` and its ``.pt`` file), else rendered.
 
     Args:
-        figures: figures made by :mod:`reports.figures`, or deferred ones (others are rendered, not cached).
+        figures: deferred figures (:func:`reports.figures.defer`); a drawn ``Figure`` has no fingerprint and is rendered, not cached.
         dpi: resolution.
         cache: the cache folder; ``None`` renders everything and stores nothing.
         jobs: worker processes for the figures not in the cache (from :data:`PARALLEL_FROM`).
     """
     out: list[tuple[bytes, float] | None] = [None] * len(figures)
     todo: list[int] = []
-    for index, figure in enumerate(figures):
-        key = _key(figure)
-        path = cache / f"{key}-{dpi}.png" if cache is not None and key else None
+    paths = [_cached(cache, figure, dpi) for figure in figures]
+    for index, found in enumerate(paths):
         try:
-            if path is None:
+            if found is None:
                 raise FileNotFoundError
-            out[index] = (path.read_bytes(), float(path.with_suffix(".pt").read_text()))
+            png, pt = found
+            out[index] = (png.read_bytes(), float(pt.read_text()))
         except (OSError, ValueError):
             todo.append(index)
     log.info("figures: %d from the cache, %d to render", len(figures) - len(todo), len(todo))
@@ -180,10 +184,10 @@ def render(figures: Sequence[Figure | Deferred], dpi: int = DPI, cache: Path | N
         rendered = [_png(figures[i], dpi) for i in todo]
     for index, (data, smallest) in zip(todo, rendered):
         out[index] = (data, smallest)
-        key = _key(figures[index])
-        if cache is not None and key:
-            _store(cache / f"{key}-{dpi}.pt", f"{smallest!r}\n".encode())
-            _store(cache / f"{key}-{dpi}.png", data)
+        found = paths[index]
+        if found is not None:
+            _store(found[1], f"{smallest!r}\n".encode())
+            _store(found[0], data)
     return [item for item in out if item is not None]  # every index was filled above
 
 
