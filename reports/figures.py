@@ -104,8 +104,8 @@ def styled(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _figure(height: float) -> Figure:
-    return Figure(figsize=(WIDTH, height), layout="constrained")
+def _figure(height: float, width: float = WIDTH) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
 
 
 def png_bytes(fig: Figure, dpi: int = 110) -> bytes:
@@ -169,7 +169,7 @@ def scatter_figure(
     cols = max(1, min(columns, len(panels)))
     blocks = max(1, math.ceil(len(panels) / cols))
     per_proxy = 2 if size_label else 1
-    fig = Figure(figsize=(WIDE, blocks * per_proxy * 1.3 + 0.3), layout="constrained")
+    fig = _figure(blocks * per_proxy * 1.3 + 0.3, WIDE)
     grid = fig.subplots(blocks * per_proxy, cols, squeeze=False)
     for ax in grid.ravel():
         ax.set_visible(False)
@@ -314,7 +314,7 @@ def heatmap_figure(matrix: pd.DataFrame, title: str | None = None) -> Figure:
     n = len(matrix)
     fig = _figure(max(2.8, 0.27 * n + 1.5))
     ax = fig.subplots()
-    labels = matrix.map(_short) if hasattr(matrix, "map") else matrix.applymap(_short)
+    labels = matrix.map(_short)
     sns.heatmap(
         matrix, ax=ax, vmin=-1, vmax=1, center=0, cmap=DIVERGING, annot=labels.to_numpy(), fmt="",
         annot_kws={"fontsize": 7}, square=True, linewidths=0.4, linecolor="white",

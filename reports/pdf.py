@@ -265,8 +265,8 @@ def _layout(table: Table) -> tuple[float, np.ndarray, int | None]:
 
 
 def _cell_lines(text: str, width: float, size: float) -> list[str]:
-    chars = max(10, int((width - 0.1) / (size * _PT * 0.56)))
-    return textwrap.wrap(text, chars, break_long_words=True) or [""]
+    """A wrapped cell's lines (:func:`wrap` inside the cell's padding)."""
+    return wrap(text, width - 0.1, size)
 
 
 def _block_heading(flow: _Flow, block: Block, first: float) -> None:
@@ -295,12 +295,16 @@ def _block_footer(flow: _Flow, notes: list[str], provenance: list[Provenance], s
     flow.gap(0.22)
 
 
+def _box(fig: Figure, x: float, y: float, width: float, height: float, colour: str) -> None:
+    """A table cell's background and border, its top left corner at (``x``, ``y``) inches from the page's top left."""
+    fig.add_artist(Rectangle((x / PAGE[0], 1 - (y + height) / PAGE[1]), width / PAGE[0], height / PAGE[1],
+                             transform=fig.transFigure, facecolor=colour, edgecolor="#c9c9c9", linewidth=0.4))
+
+
 def _draw_row(fig: Figure, row: list[Cell], widths: np.ndarray, y: float, row_h: float, size: float, header: bool, wrapped: int | None) -> None:
     x = MARGIN
     for c, (cell, width) in enumerate(zip(row, widths)):
-        colour = "#eeeeee" if header and not cell.kind else KIND_COLOURS.get(cell.kind, "white")
-        fig.add_artist(Rectangle((x / PAGE[0], 1 - (y + row_h) / PAGE[1]), width / PAGE[0], row_h / PAGE[1],
-                                 transform=fig.transFigure, facecolor=colour, edgecolor="#c9c9c9", linewidth=0.4))
+        _box(fig, x, y, width, row_h, "#eeeeee" if header and not cell.kind else KIND_COLOURS.get(cell.kind, "white"))
         wrap_cell = c == wrapped and not header
         left = c == 0 or cell.kind == "label" or wrap_cell
         text = "\n".join(_cell_lines(cell.text, width, size)) if wrap_cell else cell.text
@@ -315,8 +319,7 @@ def _draw_groups(fig: Figure, groups: list[tuple[str, int]], widths: np.ndarray,
     for label, span in groups:
         width = float(widths[start:start + span].sum())
         if label:
-            fig.add_artist(Rectangle((x / PAGE[0], 1 - (y + row_h) / PAGE[1]), width / PAGE[0], row_h / PAGE[1],
-                                     transform=fig.transFigure, facecolor="#f7f7f7", edgecolor="#c9c9c9", linewidth=0.4))
+            _box(fig, x, y, width, row_h, "#f7f7f7")
             fig.text((x + width / 2) / PAGE[0], 1 - (y + row_h / 2) / PAGE[1], label, fontsize=size, ha="center", va="center", weight="bold")
         x += width
         start += span
