@@ -17,7 +17,22 @@ from proxies.registry import (
     select_proxies,
 )
 
-from proxies import activation, baselines, heads, jacobian, pca, size, synaptic  # noqa: E402,F401  (register the built-in proxies)
+from proxies import (  # noqa: E402,F401  (register the built-in proxies)
+    activation,
+    baselines,
+    fisher,
+    grasp,
+    heads,
+    jacobian,
+    layer_measures,
+    meco,
+    pca,
+    size,
+    synaptic,
+    synflow,
+    zen,
+    zico,
+)
 
 __all__ = [
     "PerLayer",

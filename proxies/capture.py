@@ -159,6 +159,9 @@ def capture(
         num_params=count_parameters(model),
         arch=arch,
         flops=float(counter.get_total_flops()) if counter is not None else None,
+        loss_kind=loss,
+        train_mode=train_mode,
+        seed=dropout_seed,
     )
 
 
@@ -185,7 +188,8 @@ def score(
     loss: str = "token-ce",
     arch: Any = None,
 ) -> tuple[list[ProxyResult], float]:
-    """Capture once and evaluate every proxy; returns the results and the pass's seconds.
+    """Capture once and evaluate every proxy; returns the results (in the order of ``specs``) and
+    the pass's seconds. Proxies that declare an ``own_pass`` are evaluated last.
 
     If the shared pass itself fails, every proxy gets an ``"error"`` (or ``"transient"``) result
     naming the failure.
@@ -200,4 +204,7 @@ def score(
         message = f"shared pass failed: {type(exc).__name__}: {exc}"
         return [ProxyResult(s.name, s.version, math.nan, 0.0, failure_status(exc), message) for s in specs], seconds
     pass_seconds = time.perf_counter() - start
-    return [evaluate(spec, ctx, options.get(spec.name)) for spec in specs], pass_seconds
+    # proxies with a pass of their own overwrite parameter gradients: they run after the readers of the shared pass
+    order = sorted(range(len(specs)), key=lambda i: bool(specs[i].own_pass))
+    results: dict[int, ProxyResult] = {i: evaluate(specs[i], ctx, options.get(specs[i].name)) for i in order}
+    return [results[i] for i in range(len(specs))], pass_seconds

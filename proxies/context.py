@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Callable, Hashable, Mapping
 
@@ -35,6 +35,10 @@ class ProxyContext:
             declared ``needs_flops``).
         memo: quantities derived from the captured outputs that several proxies share
             (read and filled through :meth:`cached`).
+        loss_kind: the shared pass's loss (:mod:`proxies.losses`), for proxies whose own pass
+            takes gradients of the same loss.
+        train_mode: whether the shared pass ran in ``train()`` mode (dropout active).
+        seed: the dropout seed of the shared pass, also the seed of the loss's target positions.
     """
 
     model: nn.Module
@@ -49,6 +53,9 @@ class ProxyContext:
     arch: Any = None
     flops: float | None = None
     memo: dict = field(default_factory=dict)
+    loss_kind: str = "token-ce"
+    train_mode: bool = False
+    seed: int = 0
 
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, evaluated once per context and ``key`` (e.g. per-layer PCA dims shared by V-PCA and W-PCA)."""
@@ -58,17 +65,4 @@ class ProxyContext:
 
     def with_options(self, options: Mapping[str, Any]) -> "ProxyContext":
         """The same context with another proxy's options."""
-        return ProxyContext(
-            self.model,
-            self.batch,
-            self.captured,
-            self.captured_layers,
-            self.grads,
-            self.output,
-            self.loss,
-            self.num_params,
-            MappingProxyType(dict(options)),
-            self.arch,
-            self.flops,
-            self.memo,
-        )
+        return replace(self, options=MappingProxyType(dict(options)))

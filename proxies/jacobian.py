@@ -1,4 +1,6 @@
-"""Jacobian cosine (Celotti et al. 2020; paper Sec. 2.3).
+"""Proxies of the inputs' loss Jacobians: Jacobian cosine (Celotti et al. 2020; paper Sec. 2.3),
+jacov (Mellor et al. 2020, the first NASWOT score; zero-cost-nas ``jacob_cov``) and EPE-NAS
+(Lopes et al. 2021; NASLib ``zerocost`` ``epe_nas``).
 
 J_n is the gradient of the loss with respect to the encoder input (the embedding block's
 output) of sequence n, flattened; J̃_n = J_n / ‖J_n‖. With N sequences,
@@ -7,6 +9,27 @@ output) of sequence n, flattened; J̃_n = J_n / ‖J_n‖. With N sequences,
 
 High scores mean the inputs' Jacobians point in different directions. The sum of the loss
 over sequences makes J_n depend on sequence n only, so one backward pass gives all of them.
+
+jacov reads the same J_n. With Σ the N × N Pearson correlation matrix of the rows J_n
+(``numpy.corrcoef``) and v its eigenvalues,
+
+    jacov = −Σ_i [ log(v_i + k) + 1 / (v_i + k) ],   k = 10⁻⁵
+
+which is largest when Σ is close to the identity (uncorrelated Jacobians). zero-cost-nas
+differentiates the sum of the network's output; the encoders here end in a LayerNorm, through
+which that sum has a zero gradient (docs/proxies.md), so J_n is the gradient of the shared
+pass's loss, as for the Jacobian cosine.
+
+EPE-NAS groups the rows J_n by class c. With ρ_c the correlation matrix of class c's rows (the
+1 × 1 matrix [1] for a class of one) and k = 10⁻⁵::
+
+    s_c = Σ_ij log(|ρ_c,ij| + k)          (divided by the size of ρ_c when there are over 100 classes)
+    epe_nas = Σ_c |s_c|                   (at most 100 classes)
+            = Σ_c Σ_c' |s_c − s_c'| / C   (over 100 classes)
+
+The classes are the batch's ``labels`` when it carries them; the language-model batches of the
+harness carry none, and every sequence is then of one class: epe_nas = |Σ_ij log(|ρ_ij| + k)|
+over the correlation of all the rows, which is largest when the Jacobians are uncorrelated.
 """
 
 from __future__ import annotations
@@ -39,3 +62,59 @@ def jacobian_cosine(ctx: ProxyContext) -> float:
     if not grads:
         raise ValueError("the model exposes no embeddings tap")
     return jacobian_cosine_score(grads[0])
+
+
+JACOV_K = 1e-5
+
+
+def jacov_score(jacobians: torch.Tensor) -> float:
+    """−Σ_i [log(v_i + k) + 1/(v_i + k)] over the eigenvalues v of the rows' correlation matrix; NaN
+    when a row is constant (its correlation is undefined)."""
+    flat = jacobians.reshape(jacobians.shape[0], -1).to(torch.float64)
+    if flat.shape[0] < 2:
+        raise ValueError("jacov needs at least two inputs")
+    correlation = torch.corrcoef(flat)
+    if not bool(torch.isfinite(correlation).all()):
+        return float("nan")
+    eigenvalues = torch.linalg.eigvalsh(correlation)
+    return float(-(torch.log(eigenvalues + JACOV_K) + 1.0 / (eigenvalues + JACOV_K)).sum())
+
+
+@register_proxy("jacov", "jacob_cov", label="Jacov", tap_grads=("embeddings",))
+def jacov(ctx: ProxyContext) -> float:
+    """jacov: −Σ [log(v + k) + 1/(v + k)] over the eigenvalues v of the correlation of the inputs' loss Jacobians."""
+    grads = ctx.grads["embeddings"]
+    if not grads:
+        raise ValueError("the model exposes no embeddings tap")
+    return jacov_score(grads[0])
+
+
+EPE_K = 1e-5
+EPE_MANY_CLASSES = 100
+
+
+def epe_nas_score(jacobians: torch.Tensor, labels: torch.Tensor | None = None) -> float:
+    """EPE-NAS of the rows of ``jacobians`` grouped by ``labels`` (one class when ``None``); NaN when a
+    class's correlation is undefined (a constant row)."""
+    flat = jacobians.reshape(jacobians.shape[0], -1).to(torch.float64)
+    labels = torch.zeros(flat.shape[0], dtype=torch.long) if labels is None else labels.reshape(-1).cpu()
+    classes = torch.unique(labels)
+    many = len(classes) > EPE_MANY_CLASSES
+    scores = []
+    for c in classes:
+        rows = flat[labels == c]
+        correlation = torch.corrcoef(rows) if rows.shape[0] > 1 else torch.ones(1, 1, dtype=torch.float64)
+        s = float(torch.log(correlation.abs() + EPE_K).sum())
+        scores.append(s / correlation.shape[0] if many else s)
+    if not many:
+        return float(sum(abs(s) for s in scores))
+    return float(sum(abs(a - b) for a in scores for b in scores) / len(scores))
+
+
+@register_proxy("epe-nas", "epe_nas", label="EPE-NAS", tap_grads=("embeddings",))
+def epe_nas(ctx: ProxyContext) -> float:
+    """EPE-NAS: Σ_c |Σ_ij log(|ρ_c,ij| + k)| over the per-class correlations of the inputs' loss Jacobians."""
+    grads = ctx.grads["embeddings"]
+    if not grads:
+        raise ValueError("the model exposes no embeddings tap")
+    return epe_nas_score(grads[0], ctx.batch.get("labels"))

@@ -70,6 +70,12 @@ class ProxySpec:
         description: one-line summary (the first line of the docstring).
         per_layer: how the value is assembled layer by layer (:class:`~proxies.per_layer.PerLayer`),
             or ``None`` for a proxy prefix reuse cannot score.
+        own_pass: for a proxy that runs passes of its own on ``ctx.model`` and ``ctx.batch``
+            (synflow's float64 |θ| model, GraSP's Hessian-gradient product, ZiCo's per-half
+            gradients), what that pass is; ``""`` for a proxy that reads only the shared pass.
+            Such proxies are evaluated after every other proxy of the pass, so the gradients
+            they overwrite have been read.
+        own_backward: whether that own pass back-propagates.
     """
 
     name: str
@@ -86,10 +92,12 @@ class ProxySpec:
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     per_layer: PerLayer | None = None
+    own_pass: str = ""
+    own_backward: bool = False
 
     @property
     def gradient_free(self) -> bool:
-        return not (self.needs_grad or self.tap_grads)
+        return not (self.needs_grad or self.tap_grads or self.own_backward)
 
 
 class ProxyRegistry:
@@ -193,6 +201,8 @@ def register_proxy(
     version: str = "1",
     options: dict[str, Any] | None = None,
     per_layer: PerLayer | None = None,
+    own_pass: str = "",
+    own_backward: bool = False,
 ) -> Callable[[ProxyFn], ProxyFn]:
     """Decorator registering ``fn(ctx) -> float`` as the proxy ``name``.
 
@@ -210,6 +220,9 @@ def register_proxy(
         options: tunable settings with defaults, available as ``ctx.options``.
         per_layer: the proxy's per-layer rule (:mod:`proxies.per_layer`), for proxies that
             are sums over layers; prefix reuse scores only proxies with one.
+        own_pass: what the proxy's own pass on ``ctx.model`` is, for a proxy that runs one
+            (it then needs no shared forward unless it also declares taps or gradients).
+        own_backward: whether that own pass back-propagates (the proxy is then not gradient-free).
 
     Raises:
         ProxyError: for an unknown tap kind in ``taps``, ``tap_grads`` or ``per_layer.replay``
@@ -237,7 +250,7 @@ def register_proxy(
                 aliases=tuple(aliases),
                 label=label or name,
                 needs_grad=needs_grad,
-                needs_forward=needs_forward or needs_flops or needs_grad or bool(taps) or bool(tap_grads),
+                needs_forward=(needs_forward and not own_pass) or needs_flops or needs_grad or bool(taps) or bool(tap_grads),
                 needs_flops=needs_flops,
                 taps=frozenset(taps) | frozenset(tap_grads),
                 tap_grads=frozenset(tap_grads),
@@ -246,6 +259,8 @@ def register_proxy(
                 options=dict(options or {}),
                 description=doc[0] if doc else "",
                 per_layer=per_layer,
+                own_pass=own_pass,
+                own_backward=own_backward,
             )
         )
         return fn

@@ -8,7 +8,9 @@ Synaptic saliency (Tanaka et al. 2020; Abdelfattah et al. 2021, paper Sec. 2.3):
 
 summed over every weight matrix of the encoder blocks (attention and FFN weights; the
 embeddings, biases and norm gains are left out). The absolute value keeps positive and
-negative saliencies from cancelling, as in the zero-cost-proxy literature.
+negative saliencies from cancelling, as in the zero-cost-proxy literature. The standard
+``snip`` (:mod:`proxies.layer_measures`) is the same sum over every Linear and convolution
+layer of the model, embedding and adaptive-softmax projections included.
 
 Synaptic diversity (Zhou et al. 2022, paper Sec. 2.3)::
 
@@ -38,7 +40,7 @@ def _grad(param: torch.nn.Parameter) -> torch.Tensor:
     return param.grad if param.grad is not None else torch.zeros_like(param)
 
 
-@register_proxy("synaptic-saliency", "snip", label="Synaptic Saliency", needs_grad=True)
+@register_proxy("synaptic-saliency", label="Synaptic Saliency", needs_grad=True)
 def synaptic_saliency(ctx: ProxyContext) -> float:
     """Synaptic saliency: Σ |∂L/∂θ ⊙ θ| over the encoder's weight matrices."""
     weights = encoder_weights(ctx.model)

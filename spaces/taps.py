@@ -124,3 +124,21 @@ def recording(
     finally:
         for handle in handles:
             handle.remove()
+
+
+@contextlib.contextmanager
+def rewriting(modules: Iterable[nn.Module], rewrite: Callable[[nn.Module, tuple, Any], Any]) -> Iterator[None]:
+    """Run the ``with`` block with ``rewrite(module, inputs, output)`` hooked after each of ``modules``.
+
+    What ``rewrite`` returns replaces the module's output (``None`` keeps it), so a pass can
+    feed its own input at a tap (synflow's all-ones, Zen's Gaussian input) or bypass a module
+    (synflow's LayerNorm-free network). Every hook is removed when the block exits, also on error.
+    """
+    handles = []
+    try:
+        for module in modules:
+            handles.append(module.register_forward_hook(rewrite))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()

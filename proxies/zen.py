@@ -1,0 +1,72 @@
+"""Zen-score (Lin et al., ICCV 2021), as NASLib's ``zerocost`` branch scores it (``zen``).
+
+With x a Gaussian input, ε independent Gaussian noise and γ = 0.01, f the network up to its last
+hidden state (the feature map before pooling)::
+
+    Δ   = mean_n Σ_{t,c} | f(x)_ntc − f(x + γ ε)_ntc |
+    zen = log Δ + Σ_{norm layers m} log √( mean_c Var_m[c] )
+
+In the reference the second term sums over BatchNorm layers with Var the per-channel batch
+variance of the BN's input. The encoders here normalise with LayerNorm; its analogue is the
+variance of each channel of the LayerNorm's input over every token of the batch (the statistic
+a BatchNorm in its place would hold), averaged over channels, on the clean input x.
+
+Transformer adaptations: x and ε are N(0, 1) tensors of the embeddings tap's shape, fed at the
+embeddings tap (the encoder's input) with every position attended; they are drawn from a
+generator seeded with the shared pass's seed. The reference also re-initialises every Linear
+and convolution weight N(0, 1) before scoring; here the architecture keeps the space's own
+initialisation, as every other proxy sees it. No gradients are taken.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from proxies.context import ProxyContext
+from proxies.own_pass import forward, own_pass, unpadded
+from proxies.registry import register_proxy
+from spaces.taps import rewriting
+
+MIXUP_GAMMA = 1e-2
+
+
+@register_proxy("zen", label="Zen", own_pass="two gradient-free forwards from a Gaussian input and its perturbation")
+def zen(ctx: ProxyContext) -> float:
+    """Zen: log mean_n Σ |f(x) − f(x + 0.01 ε)| + Σ_LN log √(mean channel variance of the LayerNorm input)."""
+    model = ctx.model
+    taps = model.proxy_taps().get("embeddings", [])
+    if not taps:
+        raise ValueError("the model exposes no embeddings tap")
+    norms = [module for module in model.modules() if isinstance(module, nn.LayerNorm)]
+    batch = unpadded(ctx.batch)
+    generator = torch.Generator().manual_seed(ctx.seed)
+    inputs: dict[str, torch.Tensor] = {}
+    variances: list[float] = []
+
+    def clean(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        inputs["x"] = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
+        return inputs["x"]
+
+    def perturbed(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        noise = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
+        return inputs["x"] + MIXUP_GAMMA * noise
+
+    def channel_variance(_module: nn.Module, inputs_: tuple, _output: torch.Tensor) -> None:
+        x = inputs_[0].reshape(-1, inputs_[0].shape[-1]).double()
+        variances.append(float(x.var(dim=0, unbiased=False).mean()))
+
+    with own_pass(ctx), torch.no_grad():
+        with rewriting(taps, clean), rewriting(norms, channel_variance):
+            out = forward(ctx, model, batch)
+        with rewriting(taps, perturbed):
+            mixed = forward(ctx, model, batch)
+    delta = float((out.double() - mixed.double()).abs().flatten(1).sum(dim=1).mean())
+    return _log(delta) + sum(0.5 * _log(v) for v in variances)
+
+
+def _log(value: float) -> float:
+    """log ``value``; −∞ for 0 (a collapsed signal is recorded as a non-finite score)."""
+    return math.log(value) if value > 0 else -math.inf
