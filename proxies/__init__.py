@@ -25,6 +25,7 @@ from proxies import (  # noqa: E402,F401  (register the built-in proxies)
     heads,
     jacobian,
     layer_measures,
+    lpzero,
     meco,
     pca,
     size,
