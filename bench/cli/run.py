@@ -83,10 +83,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     load_plugins(args.plugin)
     if args.what == "proxies":
         rows = [
-            (s.name, s.label, "yes" if s.gradient_free else "no", "higher" if s.higher_is_better else "lower", s.version, ", ".join(s.aliases), s.description)
+            (s.name, s.label, "yes" if s.gradient_free else "no", "own" if s.own_pass else "shared", "higher" if s.higher_is_better else "lower", s.version, ", ".join(s.aliases), s.description)
             for s in list_proxies()
         ]
-        print(render(("name", "label", "gradient-free", "better", "version", "aliases", "description"), rows))
+        print(render(("name", "label", "gradient-free", "pass", "better", "version", "aliases", "description"), rows))
     elif args.what == "spaces":
         rows = [(name, f"{get_space(name).size():,}", ", ".join(get_space(name).variants)) for name in list_spaces()]
         print(render(("space", "architectures", "model variants (first is default)"), rows))
