@@ -64,6 +64,11 @@ DATA_FILES: dict[str, DataFile] = {
         "fa2ff7198dcd71e0b8021ed2ace1c221672c33cc56931b6dff31fda3d044784f",
         f"{_SERIANNI}/data/BERT_benchmark.json",
     ),
+    # the benchmark authors' published proxy values (BERT_metrics.ipynb), 500 architectures
+    "flexibert/BERT_results_activation.csv": DataFile(
+        "95fb60a0e702102d6b09a60d13745068270aa28183b7cc8dacb79d5ec6a4b36d",
+        f"{_SERIANNI}/data/BERT_results_activation.csv",
+    ),
     "text/wikitext-2/valid.txt": DataFile(
         "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8", f"{_WIKITEXT}/valid.txt"
     ),

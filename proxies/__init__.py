@@ -28,6 +28,7 @@ from proxies import (  # noqa: E402,F401  (register the built-in proxies)
     lpzero,
     meco,
     pca,
+    published,
     size,
     synaptic,
     synflow,

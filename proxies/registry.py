@@ -76,6 +76,8 @@ class ProxySpec:
             Such proxies are evaluated after every other proxy of the pass, so the gradients
             they overwrite have been read.
         own_backward: whether that own pass back-propagates.
+        in_all: whether ``--proxies all`` selects the proxy (``False`` for definitions kept to
+            reproduce published numbers, selected by name or glob).
     """
 
     name: str
@@ -94,6 +96,7 @@ class ProxySpec:
     per_layer: PerLayer | None = None
     own_pass: str = ""
     own_backward: bool = False
+    in_all: bool = True
 
     @property
     def gradient_free(self) -> bool:
@@ -165,7 +168,7 @@ class ProxyRegistry:
 
     def _match(self, pattern: str) -> list[str]:
         if pattern == "all":
-            return sorted(self._specs)
+            return sorted(name for name, spec in self._specs.items() if spec.in_all)
         if any(ch in pattern for ch in "*?["):
             hits = sorted(n for n in self._specs if fnmatch.fnmatchcase(n, pattern))
             if not hits:
@@ -203,6 +206,7 @@ def register_proxy(
     per_layer: PerLayer | None = None,
     own_pass: str = "",
     own_backward: bool = False,
+    in_all: bool = True,
 ) -> Callable[[ProxyFn], ProxyFn]:
     """Decorator registering ``fn(ctx) -> float`` as the proxy ``name``.
 
@@ -223,6 +227,7 @@ def register_proxy(
         own_pass: what the proxy's own pass on ``ctx.model`` is, for a proxy that runs one
             (it then needs no shared forward unless it also declares taps or gradients).
         own_backward: whether that own pass back-propagates (the proxy is then not gradient-free).
+        in_all: whether ``--proxies all`` selects it (``False``: only by name or glob).
 
     Raises:
         ProxyError: for an unknown tap kind in ``taps``, ``tap_grads`` or ``per_layer.replay``
@@ -261,6 +266,7 @@ def register_proxy(
                 per_layer=per_layer,
                 own_pass=own_pass,
                 own_backward=own_backward,
+                in_all=in_all,
             )
         )
         return fn

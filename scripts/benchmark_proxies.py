@@ -96,7 +96,7 @@ def main() -> None:
     picks = [entries[i] for i in np.round(np.linspace(0, len(entries) - 1, args.archs)).astype(int)]
     scale = SCALES[args.scale]
     batch = proxy_batch(scale.batch_size, scale.seq_len, seed=0)
-    specs = proxies.list_proxies()
+    specs = proxies.select_proxies(["all"])
     free = [s for s in specs if s.gradient_free]
     paper = [s for s in specs if s.name in PAPER_TEN]
     no_pca = [s for s in paper if not s.name.endswith("-pca")]

@@ -1,4 +1,4 @@
-"""Analysis commands over stored runs: ``correlate``, ``table1``, ``stability``, ``verify``, ``ablation``."""
+"""Analysis commands over stored runs: ``correlate``, ``table1``, ``published``, ``stability``, ``verify``, ``ablation``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t1.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the CIs; default 1000")
     t1.add_argument("--seed", type=int, default=None, help="initialisation seed whose values to use; default the run's first")
     t1.set_defaults(handler=cmd_table1)
+
+    pu = sub.add_parser("published", help="our values against the benchmark's published proxy values", description="Per proxy of the published definitions (proxies.published) and params: Spearman rho and Kendall tau between the run's values and the benchmark authors' BERT_results_activation.csv over the benchmark IDs, and each side's rho against the GLUE mean. Writes published-comparison.csv into the run directory.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench run --proxies 'published-*,params' --variant published --mode train --loss ones --archs benchmark --seq-len 512 --out runs/published\n  bench published runs/published")
+    pu.add_argument("run_dir", metavar="RUN")
+    pu.add_argument("--data-dir", default=None, help="data directory holding flexibert/BERT_results_activation.csv (default: $PROXYBENCH_DATA, ../shared/data, then the download cache)")
+    pu.add_argument("--seed", type=int, default=None, help="initialisation seed whose values to use; default the run's first")
+    pu.set_defaults(handler=cmd_published)
 
     st = sub.add_parser("stability", help="seed stability of proxies (Figure 4)", description="Per proxy: coefficient of variation of each architecture's rank across seeds (mean), Kendall's W of the per-seed rankings, mean pairwise Kendall tau between seeds, and the mean coefficient of variation of values. Writes stability.csv into the run directory.", formatter_class=argparse.RawDescriptionHelpFormatter, epilog="example:\n  bench run --proxies all --archs deciles --seed 0-9 --scale cpu --out runs/seeds\n  bench stability runs/seeds")
     st.add_argument("run_dir", metavar="RUN")
@@ -95,6 +101,32 @@ def cmd_correlate(args: argparse.Namespace) -> int:
     if len(tasks) > 1:
         print("\nKendall tau by task:")
         print(task_matrix_text(table, "kendall_tau", labels))
+    return 0
+
+
+def cmd_published(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from bench.analysis.published import PUBLISHED_FILE, published_comparison
+    from bench.data import resolve
+    from bench.store.runs import RunStore
+    from bench.store.writer import write_atomic
+
+    store = RunStore(args.run_dir)
+    manifest = store.manifest()
+    truth = store.ground_truth()
+    if manifest["config"].get("space") != "flexibert" or truth is None:
+        raise UserError(f"{args.run_dir} is not a run over the FlexiBERT benchmark (--space flexibert --archs benchmark)")
+    rows = store.rows()
+    published = pd.read_csv(resolve(PUBLISHED_FILE, args.data_dir))
+    seed = manifest["config"]["seeds"][0] if args.seed is None else args.seed
+    frame = published_comparison(rows, truth, published, seed)
+    if frame.empty:
+        raise UserError(f"{args.run_dir} has none of the published definitions' proxies; run them with --proxies 'published-*,params'")
+    write_atomic(Path(args.run_dir) / schema.PUBLISHED_COMPARISON, frame.to_csv(index=False))
+    config = manifest["config"]
+    print(f"{args.run_dir}: variant {config['variant']}, {config['mode']} mode, loss {config.get('loss')}, batch {config['batch_size']}x{config['seq_len']}, seed {seed}")
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 
 
