@@ -131,7 +131,7 @@ def published_jacobian_cosine(ctx: ProxyContext) -> float:
     """Jacobian cosine as published: 1 − Σ_{i≠j} |cos|^(1/20) / (2(n² − n)) over the position-embedding gradient's rows."""
     rows = _position_rows(ctx)
     normed = rows / rows.norm(dim=1, keepdim=True)
-    cosines = normed @ normed.T - torch.eye(rows.shape[0], dtype=rows.dtype)
+    cosines = (normed @ normed.T).fill_diagonal_(0.0)  # the published code's cosine distances have an exact-zero diagonal
     n = rows.shape[0]
     return float(1.0 - cosines.abs().pow(1.0 / 20).sum() / 2 / (n * n - n))
 
