@@ -13,7 +13,9 @@ all weights, hence the fan-in factor. For a Linear layer the channel is the last
 sum runs over the token axis; a literal port of the reference (which sums every axis after the
 second) would sum a transformer's (B, T, C) output over its channels instead. A convolution's
 channel is axis 1 and its positions follow it, as in the reference. A layer applied several
-times accumulates Δ over its calls. The loss is the shared pass's (:mod:`proxies.losses`).
+times accumulates Δ over its calls. A Linear applied to a 2-D (rows, C) input (the LTS
+decoders' adaptive-softmax projections, on the flattened target tokens) has no sequence axis:
+each row is its own n, as in the reference. The loss is the shared pass's (:mod:`proxies.losses`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def channel_saliency(layer: nn.Module, output: torch.Tensor, grad: torch.Tensor)
 
 
 def _keep_graph(_module: nn.Module, output: torch.Tensor) -> torch.Tensor:
+    """``output``, its gradient retained when it has one."""
     if output.requires_grad:
         output.retain_grad()
     return output
@@ -52,12 +55,9 @@ def fisher(ctx: ProxyContext) -> float:
     layers = weight_layers(ctx.model)
     with own_pass(ctx), recording(layers, _keep_graph) as seen:
         loss_of(ctx, ctx.model, ctx.batch).backward()
-        saliency: dict[int, torch.Tensor] = {}
+        saliency: dict[nn.Module, torch.Tensor] = {}
         for layer, output in seen:
-            if output.grad is None:
-                continue
-            delta = channel_saliency(layer, output, output.grad)
-            saliency[id(layer)] = saliency[id(layer)] + delta if id(layer) in saliency else delta
-    return float(
-        sum(math.prod(layer.weight.shape[1:]) * float(saliency[id(layer)].abs().sum()) for layer in layers if id(layer) in saliency)
-    )
+            if output.grad is not None:
+                delta = channel_saliency(layer, output, output.grad)
+                saliency[layer] = saliency[layer] + delta if layer in saliency else delta
+    return float(sum(math.prod(layer.weight.shape[1:]) * float(delta.abs().sum()) for layer, delta in saliency.items()))

@@ -27,8 +27,9 @@ EPE-NAS groups the rows J_n by class c. With ρ_c the correlation matrix of clas
     epe_nas = Σ_c |s_c|                   (at most 100 classes)
             = Σ_c Σ_c' |s_c − s_c'| / C   (over 100 classes)
 
-The classes are the batch's ``labels`` when it carries them; the language-model batches of the
-harness carry none, and every sequence is then of one class: epe_nas = |Σ_ij log(|ρ_ij| + k)|
+The classes are the batch's ``labels`` when it carries one per sequence (C counts the classes
+present in the batch: the harness has no dataset-wide class count); the language-model
+batches of the harness carry none, and every sequence is then of one class: epe_nas = |Σ_ij log(|ρ_ij| + k)|
 over the correlation of all the rows, which is largest when the Jacobians are uncorrelated.
 """
 
@@ -94,15 +95,19 @@ EPE_MANY_CLASSES = 100
 
 
 def epe_nas_score(jacobians: torch.Tensor, labels: torch.Tensor | None = None) -> float:
-    """EPE-NAS of the rows of ``jacobians`` grouped by ``labels`` (one class when ``None``); NaN when a
-    class's correlation is undefined (a constant row)."""
-    flat = jacobians.reshape(jacobians.shape[0], -1).to(torch.float64)
-    labels = torch.zeros(flat.shape[0], dtype=torch.long) if labels is None else labels.reshape(-1).cpu()
+    """EPE-NAS of the rows of ``jacobians`` grouped by ``labels`` (one class when ``None`` or when the
+    labels are not one per row); NaN when a class's correlation is undefined (a constant row)."""
+    flat = jacobians.reshape(jacobians.shape[0], -1).to(torch.float64).cpu()
+    if labels is None or labels.ndim != 1 or labels.shape[0] != flat.shape[0]:
+        labels = torch.zeros(flat.shape[0], dtype=torch.long)
+    labels = labels.cpu()
     classes = torch.unique(labels)
     many = len(classes) > EPE_MANY_CLASSES
     scores = []
     for c in classes:
         rows = flat[labels == c]
+        if many and rows.shape[0] == 1:
+            continue  # the reference's per-class normalisation fails on a class of one, which it skips
         correlation = torch.corrcoef(rows) if rows.shape[0] > 1 else torch.ones(1, 1, dtype=torch.float64)
         s = float(torch.log(correlation.abs() + EPE_K).sum())
         scores.append(s / correlation.shape[0] if many else s)

@@ -3,8 +3,9 @@ Search from Zero"; the authors' pprp/LPZero code, ``lpzero/runner/find_best_bert
 
 The search found the expression tree with inputs (head, act), unary operations
 (revert, pow) on the head branch and (frobenius_norm, logsoftmax) on the act branch, and the
-binary operation element_wise_sum (genotype ``[[15, 3], [8, 13], 0]``, Spearman 0.85 on its 50
-search architectures). As the reference evaluates it:
+binary operation element_wise_sum (genotype ``[[15, 3], [8, 13], 0]`` at commit 8764327, whose
+search log spells the operations out by name; Spearman 0.85 on its 50 search architectures).
+As the reference evaluates it:
 
 * head_ℓ is the output of layer ℓ's token-mixing query projection (the ``input`` projection of
   a linear-transform layer), and each branch reduces a tensor to the mean of its elements:
@@ -14,7 +15,8 @@ search architectures). As the reference evaluates it:
 * the binary sum pairs the branches' lists item by item up to the shorter one (the L layers'
   heads), and the score is the mean over those pairs::
 
-      lpzero = (1/L) Σ_ℓ mean(head_ℓ²)
+      lpzero = (1/L) Σ_ℓ mean(head_ℓ²)       (means over every position, padding included, as the
+                                             reference pads to its maximum length)
 
 The reference scores randomly initialised ELECTRA-style FlexiBERT models on 128 OpenWebText
 texts; here the inputs are the run's proxy batch. The expression reads FlexiBERT's mixer

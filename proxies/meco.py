@@ -3,10 +3,13 @@ correlation matrix of each layer's feature map on one input.
 
 For the first sequence of the batch and each Linear and convolution layer ℓ, F_ℓ is the
 layer's output as a T × C matrix (token positions × channels, padding positions dropped),
-ρ(F_ℓ) the T × T Pearson correlation of its rows (non-finite entries set to 0, as in the
-reference), and
+ρ(F_ℓ) the T × T Pearson correlation of its rows (the undefined correlations of constant rows
+set to 0, as in the reference), and
 
-    meco = Σ_ℓ λ_min( ρ(F_ℓ) )        (layers whose λ_min is NaN are left out, as in the reference)
+    meco = Σ_ℓ λ_min( ρ(F_ℓ) )
+
+A layer with a non-finite output makes the score NaN (the reference drops such layers from
+the sum, which would hide a broken network).
 
 The reference takes the first sample's (C, H, W) feature map and correlates its first axis,
 the channels, over the spatial positions. A transformer's layer output is (B, T, C); taking the
@@ -31,7 +34,16 @@ from spaces.taps import recording
 
 
 def min_correlation_eigenvalue(features: torch.Tensor) -> float:
-    """λ_min of the row correlation of a 2-D ``features`` matrix, non-finite correlations set to 0."""
+    """λ_min of the row correlation of a 2-D ``features`` matrix; the correlations of constant rows
+    (0/0) are set to 0, as in the reference; NaN when a feature is not finite.
+
+    Raises:
+        ValueError: for fewer than two rows.
+    """
+    if features.shape[0] < 2:
+        raise ValueError(f"MeCo needs at least two unpadded tokens in the first sequence, got {features.shape[0]}")
+    if not bool(torch.isfinite(features).all()):
+        return float("nan")
     correlation = torch.corrcoef(features.double())
     correlation = torch.nan_to_num(correlation, nan=0.0, posinf=0.0, neginf=0.0)
     return float(torch.linalg.eigvalsh(correlation)[0])
@@ -53,7 +65,6 @@ def meco(ctx: ProxyContext) -> float:
     with own_pass(ctx), torch.no_grad(), recording(weight_layers(ctx.model), _first_sequence) as seen:
         forward(ctx, ctx.model, first)
     values = [min_correlation_eigenvalue(f if keep is None else f[keep.to(f.device)]) for _, f in seen if f is not None]
-    values = [v for v in values if v == v]
     if not values:
         raise ValueError("no Linear or convolution layer has a (batch, tokens, channels) output")
     return float(sum(values))

@@ -37,7 +37,8 @@ import torch
 from torch import nn
 
 from proxies.context import ProxyContext
-from proxies.jacobian import JACOV_K
+from proxies.jacobian import jacov_score
+from proxies.layer_measures import gradient
 from proxies.own_pass import forward, own_pass
 from proxies.registry import register_proxy
 from spaces.taps import recording
@@ -49,6 +50,11 @@ IMPORTANCE_MIN_WIDTH = 128
 
 
 def _layers(model: nn.Module) -> list[nn.Module]:
+    """The FlexiBERT layers of ``model``.
+
+    Raises:
+        ValueError: for a model without ``layers[i].mixer``.
+    """
     layers = getattr(model, "layers", None)
     if layers is None or not all(hasattr(layer, "mixer") for layer in layers):
         raise ValueError(f"{type(model).__name__} is not a FlexiBERT model (the published definitions read layers[i].mixer)")
@@ -56,11 +62,13 @@ def _layers(model: nn.Module) -> list[nn.Module]:
 
 
 def _linears(module: nn.Module | None) -> list[nn.Linear]:
+    """Every ``nn.Linear`` inside ``module`` (none for ``None``)."""
     return [] if module is None else [m for m in module.modules() if isinstance(m, nn.Linear)]
 
 
-def _grad(param: torch.Tensor) -> torch.Tensor | None:
-    return param.grad
+def _saliency(linear: nn.Linear) -> float:
+    """Σ |W ⊙ ∂L/∂W| of one layer, in float64."""
+    return float((linear.weight.detach().double() * gradient(linear.weight).double()).abs().sum())
 
 
 @register_proxy("published-synaptic-diversity", label="Synaptic Diversity (published)", needs_grad=True, in_all=False)
@@ -69,10 +77,9 @@ def published_synaptic_diversity(ctx: ProxyContext) -> float:
     total = 0.0
     for layer in _layers(ctx.model):
         for linear in _linears(layer.mixer) + _linears(getattr(layer, "mixer_output", None)):
-            grad = _grad(linear.weight)
-            if grad is None:
+            if linear.weight.grad is None:
                 continue
-            w, g = linear.weight.detach().double(), grad.double()
+            w, g = linear.weight.detach().double(), linear.weight.grad.double()
             total += abs(float(torch.linalg.matrix_norm(w, "nuc") * torch.linalg.matrix_norm(g, "nuc")))
     return total
 
@@ -80,13 +87,7 @@ def published_synaptic_diversity(ctx: ProxyContext) -> float:
 @register_proxy("published-synaptic-saliency", label="Synaptic Saliency (published)", needs_grad=True, in_all=False)
 def published_synaptic_saliency(ctx: ProxyContext) -> float:
     """Synaptic saliency as published: Σ |W ⊙ ∂L/∂W| over the FFN stacks' Linears."""
-    total = 0.0
-    for layer in _layers(ctx.model):
-        for linear in _linears(layer.ffn):
-            grad = _grad(linear.weight)
-            grad = torch.zeros_like(linear.weight) if grad is None else grad
-            total += float((linear.weight.detach().double() * grad.double()).abs().sum())
-    return total
+    return sum(_saliency(linear) for layer in _layers(ctx.model) for linear in _linears(layer.ffn))
 
 
 def agreement_sum(codes: torch.Tensor) -> float:
@@ -111,19 +112,14 @@ def _position_rows(ctx: ProxyContext) -> torch.Tensor:
     table = getattr(getattr(ctx.model, "embeddings", None), "position_embeddings", None)
     if table is None:
         raise ValueError(f"{type(ctx.model).__name__} has no embeddings.position_embeddings table")
-    grad = table.weight.grad
-    grad = torch.zeros_like(table.weight) if grad is None else grad
+    grad = gradient(table.weight)
     return grad.detach().double().transpose(0, 1).reshape(grad.shape[1], -1)
 
 
 @register_proxy("published-jacov", label="Jacobian Score (published)", needs_grad=True, in_all=False)
 def published_jacov(ctx: ProxyContext) -> float:
     """Jacobian score as published: −Σ [log(v + k) + 1/(v + k)] over the eigenvalues of the position-embedding gradient's row correlation."""
-    correlation = torch.corrcoef(_position_rows(ctx))
-    if not bool(torch.isfinite(correlation).all()):
-        return float("nan")
-    v = torch.linalg.eigvalsh(correlation)
-    return float(-(torch.log(v + JACOV_K) + 1.0 / (v + JACOV_K)).sum())
+    return jacov_score(_position_rows(ctx))
 
 
 @register_proxy("published-jacobian-cosine", label="Jacobian Cosine (published)", needs_grad=True, in_all=False)
@@ -139,14 +135,12 @@ def published_jacobian_cosine(ctx: ProxyContext) -> float:
 @register_proxy("published-head-importance", label="Head Importance (published)", needs_grad=True, in_all=False)
 def published_head_importance(ctx: ProxyContext) -> float:
     """Head importance as published: Σ |W ⊙ ∂L/∂W| over the operations' Linears with at least 128 outputs."""
-    total = 0.0
-    for layer in _layers(ctx.model):
-        for linear in _linears(layer.mixer):
-            grad = _grad(linear.weight)
-            if grad is None or linear.out_features < IMPORTANCE_MIN_WIDTH:
-                continue
-            total += float((linear.weight.detach().double() * grad.double()).abs().sum())
-    return total
+    return sum(
+        _saliency(linear)
+        for layer in _layers(ctx.model)
+        for linear in _linears(layer.mixer)
+        if linear.weight.grad is not None and linear.out_features >= IMPORTANCE_MIN_WIDTH
+    )
 
 
 @register_proxy(

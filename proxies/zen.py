@@ -9,7 +9,9 @@ hidden state (the feature map before pooling)::
 In the reference the second term sums over BatchNorm layers with Var the per-channel batch
 variance of the BN's input. The encoders here normalise with LayerNorm; its analogue is the
 variance of each channel of the LayerNorm's input over every token of the batch (the statistic
-a BatchNorm in its place would hold), averaged over channels, on the clean input x.
+a BatchNorm in its place would hold), averaged over channels, on the clean input x, for the
+LayerNorms that x reaches (the embeddings' own LayerNorm, before the tap, normalises the token
+embeddings and is left out). A zero Δ gives −∞, a NaN anywhere gives NaN.
 
 Transformer adaptations: x and ε are N(0, 1) tensors of the embeddings tap's shape, fed at the
 embeddings tap (the encoder's input) with every position attended; they are drawn from a
@@ -47,14 +49,15 @@ def zen(ctx: ProxyContext) -> float:
     variances: list[float] = []
 
     def clean(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
-        inputs["x"] = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
+        inputs["x"] = _gaussian(output, generator)
         return inputs["x"]
 
     def perturbed(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
-        noise = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
-        return inputs["x"] + MIXUP_GAMMA * noise
+        return inputs["x"] + MIXUP_GAMMA * _gaussian(output, generator)
 
     def channel_variance(_module: nn.Module, inputs_: tuple, _output: torch.Tensor) -> None:
+        if "x" not in inputs:  # a LayerNorm before the embeddings tap sees the tokens, not x
+            return
         x = inputs_[0].reshape(-1, inputs_[0].shape[-1]).double()
         variances.append(float(x.var(dim=0, unbiased=False).mean()))
 
@@ -67,6 +70,13 @@ def zen(ctx: ProxyContext) -> float:
     return _log(delta) + sum(0.5 * _log(v) for v in variances)
 
 
+def _gaussian(like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """N(0, 1) draws of ``like``'s shape and dtype from ``generator`` (on the CPU), moved to ``like``'s device."""
+    return torch.randn(like.shape, generator=generator, dtype=like.dtype).to(like.device)
+
+
 def _log(value: float) -> float:
-    """log ``value``; −∞ for 0 (a collapsed signal is recorded as a non-finite score)."""
-    return math.log(value) if value > 0 else -math.inf
+    """log ``value``: −∞ for 0 (a collapsed signal), NaN for NaN or a negative value."""
+    if value == 0:
+        return -math.inf
+    return math.log(value) if value > 0 else math.nan

@@ -7,8 +7,9 @@ weight entries i whose gradient varies across halves (σ_i > 0)::
     zico = Σ_ℓ log( Σ_i mean_m |g_m,i| / σ_i )     σ_i = std_m g_m,i  (population, ddof 0)
 
 A layer whose sum is 0 (no entry varies) contributes nothing, as in the reference. The loss is
-the shared pass's (:mod:`proxies.losses`) on each half; the weights are those of
-:func:`proxies.layer_measures.weight_layers`.
+the shared pass's (:mod:`proxies.losses`) on each half, its target positions drawn for the
+half with the shared pass's seed; the weights are those of
+:func:`proxies.layer_measures.weight_layers`. A non-finite gradient makes the score NaN.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ HALVES = 2
 
 
 def zico_score(gradients: list[torch.Tensor]) -> float:
-    """Σ over layers of log Σ_i mean_m|g_m,i| / σ_i, each entry of ``gradients`` an (M, n_ℓ) stack of one layer's gradients."""
+    """Σ over layers of log Σ_i mean_m|g_m,i| / σ_i, each entry of ``gradients`` an (M, n_ℓ) stack of one
+    layer's gradients; NaN when a gradient is not finite."""
     total = 0.0
     for stack in gradients:
         stack = stack.double()
+        if not bool(torch.isfinite(stack).all()):
+            return math.nan
         std = stack.std(dim=0, unbiased=False)
-        varying = std > 0
+        varying = std != 0
         ratio = float((stack.abs().mean(dim=0)[varying] / std[varying]).sum())
         if ratio != 0.0:
             total += math.log(ratio)

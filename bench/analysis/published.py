@@ -53,7 +53,7 @@ def published_comparison(rows: pd.DataFrame, truth: pd.DataFrame, published: pd.
         if ours.empty or column not in published.columns:
             continue
         frame = ids.assign(ours=ids["arch_hash"].map(ours)).merge(
-            published[["ID", column]].rename(columns={"ID": "bench_id", column: "theirs"}), on="bench_id"
+            published[["ID", column]].rename(columns={"ID": "bench_id", column: "theirs"}), on="bench_id", how="left"
         )
         frame["glue"] = frame["bench_id"].map(glue)
         finite = frame[np.isfinite(frame["ours"].astype(float)) & np.isfinite(frame["theirs"].astype(float))]

@@ -119,7 +119,10 @@ def cmd_published(args: argparse.Namespace) -> int:
         raise UserError(f"{args.run_dir} is not a run over the FlexiBERT benchmark (--space flexibert --archs benchmark)")
     rows = store.rows()
     published = pd.read_csv(resolve(PUBLISHED_FILE, args.data_dir))
-    seed = manifest["config"]["seeds"][0] if args.seed is None else args.seed
+    seeds = manifest["config"]["seeds"]
+    seed = seeds[0] if args.seed is None else args.seed
+    if seed not in seeds:
+        raise UserError(f"--seed {seed} is not a seed of this run; its seeds: {', '.join(map(str, seeds))}")
     frame = published_comparison(rows, truth, published, seed)
     if frame.empty:
         raise UserError(f"{args.run_dir} has none of the published definitions' proxies; run them with --proxies 'published-*,params'")
