@@ -67,15 +67,15 @@ class Correlation:
 
 
 def kendall(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall τ-b (NaN when either input is constant)."""
-    if np.all(x == x[0]) or np.all(y == y[0]):
+    """Kendall τ-b (NaN when either input is constant or has fewer than two points)."""
+    if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
         return float("nan")
     return float(scipy_stats.kendalltau(x, y).statistic)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman ρ with average ranks for ties (NaN when either input is constant)."""
-    if np.all(x == x[0]) or np.all(y == y[0]):
+    """Spearman ρ with average ranks for ties (NaN when either input is constant or has fewer than two points)."""
+    if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
         return float("nan")
     return float(scipy_stats.spearmanr(x, y).statistic)
 
@@ -302,6 +302,9 @@ def paired_difference(a: np.ndarray, b: np.ndarray, y: np.ndarray, proxies: tupl
     """
     finite = np.isfinite(a) & np.isfinite(b) & np.isfinite(y)
     a, b, y = a[finite], b[finite], y[finite]
+    if len(y) < 2:  # a proxy without values here (e.g. failed on every architecture): nothing to compare
+        nan = float("nan")
+        return [PairedDifference(proxies[0], proxies[1], task, name, len(y), nan, nan, nan, nan, nan) for name in ("kendall_tau", "spearman_rho")]
     rng = derive_rng(seed, "paired", *proxies, task)
     index = rng.integers(0, len(y), size=(n_boot, len(y)))
     out = []
