@@ -56,13 +56,22 @@ def jacobian_cosine_score(jacobians: torch.Tensor) -> float:
     return float(1.0 - off_diagonal.pow(1.0 / 20.0).sum() / (n * n - n))
 
 
-@register_proxy("jacobian-cosine", "jacob-cos", label="Jacobian Cosine", tap_grads=("embeddings",))
-def jacobian_cosine(ctx: ProxyContext) -> float:
-    """Jacobian cosine: 1 − mean |cos|^(1/20) between the inputs' loss Jacobians."""
+def input_jacobians(ctx: ProxyContext) -> torch.Tensor:
+    """The (N, T, hidden) loss gradients of the encoder input, one row per sequence.
+
+    Raises:
+        ValueError: for a model without an embeddings tap.
+    """
     grads = ctx.grads["embeddings"]
     if not grads:
         raise ValueError("the model exposes no embeddings tap")
-    return jacobian_cosine_score(grads[0])
+    return grads[0]
+
+
+@register_proxy("jacobian-cosine", "jacob-cos", label="Jacobian Cosine", tap_grads=("embeddings",))
+def jacobian_cosine(ctx: ProxyContext) -> float:
+    """Jacobian cosine: 1 − mean |cos|^(1/20) between the inputs' loss Jacobians."""
+    return jacobian_cosine_score(input_jacobians(ctx))
 
 
 JACOV_K = 1e-5
@@ -84,10 +93,7 @@ def jacov_score(jacobians: torch.Tensor) -> float:
 @register_proxy("jacov", "jacob_cov", label="Jacov", tap_grads=("embeddings",))
 def jacov(ctx: ProxyContext) -> float:
     """jacov: −Σ [log(v + k) + 1/(v + k)] over the eigenvalues v of the correlation of the inputs' loss Jacobians."""
-    grads = ctx.grads["embeddings"]
-    if not grads:
-        raise ValueError("the model exposes no embeddings tap")
-    return jacov_score(grads[0])
+    return jacov_score(input_jacobians(ctx))
 
 
 EPE_K = 1e-5
@@ -119,7 +125,4 @@ def epe_nas_score(jacobians: torch.Tensor, labels: torch.Tensor | None = None) -
 @register_proxy("epe-nas", "epe_nas", label="EPE-NAS", tap_grads=("embeddings",))
 def epe_nas(ctx: ProxyContext) -> float:
     """EPE-NAS: Σ_c |Σ_ij log(|ρ_c,ij| + k)| over the per-class correlations of the inputs' loss Jacobians."""
-    grads = ctx.grads["embeddings"]
-    if not grads:
-        raise ValueError("the model exposes no embeddings tap")
-    return epe_nas_score(grads[0], ctx.batch.get("labels"))
+    return epe_nas_score(input_jacobians(ctx), ctx.batch.get("labels"))

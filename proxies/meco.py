@@ -28,7 +28,7 @@ from torch import nn
 
 from proxies.context import ProxyContext
 from proxies.layer_measures import weight_layers
-from proxies.own_pass import forward, own_pass
+from proxies.own_pass import first_sequence, forward, own_pass
 from proxies.registry import register_proxy
 from spaces.taps import recording
 
@@ -60,7 +60,7 @@ def _first_sequence(layer: nn.Module, output: torch.Tensor) -> torch.Tensor | No
 @register_proxy("meco", label="MeCo", own_pass="one gradient-free forward keeping every layer's output for the first sequence")
 def meco(ctx: ProxyContext) -> float:
     """MeCo: Σ_ℓ λ_min of the token × token correlation of layer ℓ's output on the first sequence."""
-    first = {key: value[:1] for key, value in ctx.batch.items()}
+    first = first_sequence(ctx.batch)
     keep = first["attention_mask"][0].bool() if "attention_mask" in first else None
     with own_pass(ctx), torch.no_grad(), recording(weight_layers(ctx.model), _first_sequence) as seen:
         forward(ctx, ctx.model, first)

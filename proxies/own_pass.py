@@ -56,6 +56,23 @@ def unpadded(batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
+def first_sequence(batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``batch`` cut to its first sequence (the references' batch of one)."""
+    return {key: value[:1] for key, value in batch.items()}
+
+
+def embeddings_taps(model: nn.Module) -> list[nn.Module]:
+    """The model's embeddings tap (where a pass feeds its own input).
+
+    Raises:
+        ValueError: for a model without one.
+    """
+    taps = model.proxy_taps().get("embeddings", [])
+    if not taps:
+        raise ValueError("the model exposes no embeddings tap")
+    return taps
+
+
 def split_batch(batch: Mapping[str, torch.Tensor], parts: int) -> list[dict[str, torch.Tensor]]:
     """``batch`` cut into ``parts`` consecutive groups of sequences (sizes differing by at most one).
 

@@ -29,7 +29,7 @@ from torch import nn
 
 from proxies.context import ProxyContext
 from proxies.layer_measures import weight_layers
-from proxies.own_pass import forward, own_pass, unpadded
+from proxies.own_pass import embeddings_taps, first_sequence, forward, own_pass, unpadded
 from proxies.registry import register_proxy
 from spaces.taps import rewriting
 
@@ -58,11 +58,8 @@ def _bypass(_module: nn.Module, inputs: tuple, _output: torch.Tensor) -> torch.T
 def synflow(ctx: ProxyContext) -> float:
     """SynFlow: Σ |θ ⊙ ∂R/∂θ| with R the output sum of the |θ|, LayerNorm-free float64 copy on an all-ones input."""
     twin = linearised_copy(ctx.model)
-    taps = twin.proxy_taps().get("embeddings", [])
-    if not taps:
-        raise ValueError("the model exposes no embeddings tap")
     norms = [module for module in twin.modules() if isinstance(module, nn.LayerNorm)]
-    one = {key: value[:1] for key, value in unpadded(ctx.batch).items()}
-    with own_pass(ctx, twin), rewriting(taps, _ones), rewriting(norms, _bypass):
-        forward(ctx, twin, one).sum().backward()
-        return float(sum(float((layer.weight.detach() * layer.weight.grad).abs().sum()) for layer in weight_layers(twin) if layer.weight.grad is not None))
+    with own_pass(ctx, twin), rewriting(embeddings_taps(twin), _ones), rewriting(norms, _bypass):
+        forward(ctx, twin, first_sequence(unpadded(ctx.batch))).sum().backward()
+        layers = [layer for layer in weight_layers(twin) if layer.weight.grad is not None]
+        return float(sum(float((layer.weight.detach() * layer.weight.grad).abs().sum()) for layer in layers))

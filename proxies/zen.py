@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from proxies.context import ProxyContext
-from proxies.own_pass import forward, own_pass, unpadded
+from proxies.own_pass import embeddings_taps, forward, own_pass, unpadded
 from proxies.registry import register_proxy
 from spaces.taps import rewriting
 
@@ -39,9 +39,7 @@ MIXUP_GAMMA = 1e-2
 def zen(ctx: ProxyContext) -> float:
     """Zen: log mean_n Σ |f(x) − f(x + 0.01 ε)| + Σ_LN log √(mean channel variance of the LayerNorm input)."""
     model = ctx.model
-    taps = model.proxy_taps().get("embeddings", [])
-    if not taps:
-        raise ValueError("the model exposes no embeddings tap")
+    taps = embeddings_taps(model)
     norms = [module for module in model.modules() if isinstance(module, nn.LayerNorm)]
     batch = unpadded(ctx.batch)
     generator = torch.Generator().manual_seed(ctx.seed)
