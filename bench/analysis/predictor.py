@@ -8,7 +8,10 @@ main task's score on one of three feature sets and ranked on the test set by Ken
 * ``encoding``: the architecture alone (:func:`encode`: the architecture's JSON flattened into
   one column per path; numbers as they are, strings one-hot, positions an architecture does
   not have as −1), the same for every space;
-* ``proxies``: the stored values of every proxy of the runs (NaN kept; the forest handles it);
+* ``proxies``: the stored values of every proxy of the runs, through the order-preserving
+  sign(x)·log(1 + |x|) so that values up to 1e308 (synflow) fit the forest's float32 (a forest
+  splits on order alone, so its predictions are those of the raw values); NaN kept and ±∞ made
+  NaN (the forest handles NaN; both are failed values);
 * ``encoding+proxies``: both.
 
 On the same test sets, the Kendall τ of every single proxy is recorded, so a predictor is
@@ -69,6 +72,13 @@ def splits(n: int, k: int, repeats: int, seed: int) -> Iterable[tuple[int, np.nd
         yield repeat, np.sort(order[:k]), np.sort(order[k:])
 
 
+def order_preserving(values: np.ndarray) -> np.ndarray:
+    """sign(x)·log(1 + |x|) of ``values``, non-finite entries NaN: the same order, float32-safe."""
+    out = np.sign(values) * np.log1p(np.abs(values))
+    out[~np.isfinite(values)] = np.nan
+    return out
+
+
 def fit_predict(features: np.ndarray, target: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int, n_trees: int) -> np.ndarray:
     """Predictions of a seeded random forest fitted on ``train``, for ``test``."""
     from sklearn.ensemble import RandomForestRegressor
@@ -96,7 +106,7 @@ def predictor_curves(
     """
     directions = directions or {}
     encoding = encode(arch_jsons).to_numpy(float)
-    proxies = proxy_values.to_numpy(float)
+    proxies = order_preserving(proxy_values.to_numpy(float))
     feature_sets = {"encoding": encoding, "proxies": proxies, "encoding+proxies": np.hstack([encoding, proxies])}
     target = np.asarray(target, dtype=float)
     records = []
