@@ -39,6 +39,22 @@ def test_rows_round_trip_with_nan_and_keys(tmp_path):
     assert len(KEY_FIELDS) == 5
 
 
+def test_compressed_rows_are_read_alike_and_unpacked_on_resume(tmp_path):
+    import gzip
+
+    store = RunStore(tmp_path)
+    store.open({"x": 1}, [], kind="proxy-run")
+    store.append([_row(), _row(proxy="q", value=float("nan"))])
+    plain, keys = store.rows(), store.done_keys()
+    (tmp_path / "rows.csv.gz").write_bytes(gzip.compress(store.rows_path.read_bytes()))
+    store.rows_path.unlink()
+    assert store.rows().equals(plain) and store.done_keys() == keys
+    assert RunStore(tmp_path).open({"x": 1}, [], kind="proxy-run") is True
+    assert store.rows_path.is_file() and not (tmp_path / "rows.csv.gz").exists()
+    store.append([_row(arch="h2")])
+    assert len(store.rows()) == 3
+
+
 def test_same_config_resumes_and_repairs_a_torn_line(tmp_path):
     store = RunStore(tmp_path)
     store.open({"x": 1}, [], kind="proxy-run")

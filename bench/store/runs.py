@@ -10,7 +10,9 @@ For proxy runs and searches the directory also holds ``rows.csv``, one row per
 architecture × proxy × seed (:data:`bench.store.schema.ROW_FIELDS`), appended through
 :func:`bench.store.writer.append_rows` only when an architecture's proxies are complete;
 rows whose key (:data:`~bench.store.schema.KEY_FIELDS`) is present are skipped, so
-rerunning the same command finishes the run with every row once. File names and the kinds
+rerunning the same command finishes the run with every row once. A finished run may keep its
+rows gzip-compressed as ``rows.csv.gz`` (committed results stay small); readers take either,
+and resuming such a run unpacks it back to ``rows.csv`` first. File names and the kinds
 of directories are those of :mod:`bench.store.schema`.
 
 Statistics and reports read these files; they never recompute proxies.
@@ -19,6 +21,7 @@ Statistics and reports read these files; they never recompute proxies.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
@@ -96,6 +99,7 @@ class RunStore:
             old["kind"] = kind
             if self._record_later_command(old, command) or changed:
                 self._write_manifest(old)
+            self._unpack_rows()
             repair_tail(self.rows_path)
             return True
         if self.dir.exists() and any(entry.name != schema.DIR_LOCK for entry in self.dir.iterdir()):
@@ -122,6 +126,13 @@ class RunStore:
         manifest["later_commands"] = later
         return True
 
+    def _unpack_rows(self) -> None:
+        """Turn a compressed ``rows.csv.gz`` back into the ``rows.csv`` appends go to."""
+        packed = self.dir / schema.ROWS_GZ
+        if packed.is_file() and not self.rows_path.is_file():
+            write_atomic(self.rows_path, gzip.decompress(packed.read_bytes()).decode("utf-8"))
+            packed.unlink()
+
     def _write_manifest(self, manifest: Mapping[str, Any]) -> None:
         write_atomic(self.dir / schema.MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
@@ -131,10 +142,10 @@ class RunStore:
 
     def done_keys(self) -> set[tuple[str, ...]]:
         """Keys (space, arch_hash, proxy, proxy_version, seed) of the rows already stored."""
-        if not self.rows_path.is_file():
+        content = row_bytes(self.rows_path)
+        if content is None:
             return set()
-        with open(self.rows_path, newline="", encoding="utf-8") as handle:
-            return {tuple(row[k] for k in schema.KEY_FIELDS) for row in csv.DictReader(handle)}
+        return {tuple(row[k] for k in schema.KEY_FIELDS) for row in csv.DictReader(io.StringIO(content.decode("utf-8"), newline=""))}
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Append complete rows with one write and an fsync."""
@@ -178,15 +189,23 @@ class RunStore:
         return pd.read_csv(path, dtype={"arch_hash": str})
 
 
+def row_bytes(path: Path) -> bytes | None:
+    """The bytes of a ``rows.csv``, or of its compressed ``rows.csv.gz`` beside it; ``None`` when neither exists."""
+    if path.is_file():
+        return path.read_bytes()
+    packed = path.with_name(path.name + ".gz")
+    return gzip.decompress(packed.read_bytes()) if packed.is_file() else None
+
+
 def read_row_table(path: Path, complete_only: bool = False) -> pd.DataFrame:
-    """A ``rows.csv`` as a frame (NaN values kept); empty with the schema's columns when absent.
+    """A ``rows.csv`` (or its ``rows.csv.gz``) as a frame (NaN values kept); empty with the schema's columns when absent.
 
     ``complete_only`` ignores everything after the last newline without touching the file
     (for readers of a run another process may be appending to).
     """
-    if not path.is_file():
+    content = row_bytes(path)
+    if content is None:
         return pd.DataFrame(columns=list(schema.ROW_FIELDS))
-    content = path.read_bytes()
     if complete_only:
         content = content[: content.rfind(b"\n") + 1]
     if not content.strip():

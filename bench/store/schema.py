@@ -44,6 +44,8 @@ MANIFEST = "manifest.json"
 #: Held by the one process writing a run directory (see :meth:`bench.store.runs.RunStore.hold`).
 DIR_LOCK = ".lock"
 ROWS = "rows.csv"
+#: A finished run's rows, gzip-compressed (``gzip rows.csv``): read like ``rows.csv``, and unpacked back to it when the run resumes.
+ROWS_GZ = "rows.csv.gz"
 #: Rows that failed for a reason that may not recur (status ``transient``, see
 #: :func:`proxies.capture.is_transient`), kept for the record; they are not results, so a
 #: rerun scores them again.
