@@ -27,6 +27,7 @@ from __future__ import annotations
 import torch
 
 from proxies.context import ProxyContext
+from proxies.layer_measures import gradient
 from proxies.registry import register_proxy
 from spaces.taps import role_weights
 
@@ -36,17 +37,13 @@ def encoder_weights(model: torch.nn.Module) -> list[torch.nn.Parameter]:
     return [param for role in ("mixer", "ffn") for _, param in role_weights(model, role)]
 
 
-def _grad(param: torch.nn.Parameter) -> torch.Tensor:
-    return param.grad if param.grad is not None else torch.zeros_like(param)
-
-
 @register_proxy("synaptic-saliency", label="Synaptic Saliency", needs_grad=True)
 def synaptic_saliency(ctx: ProxyContext) -> float:
     """Synaptic saliency: Σ |∂L/∂θ ⊙ θ| over the encoder's weight matrices."""
     weights = encoder_weights(ctx.model)
     if not weights:
         raise ValueError("the model marks no mixer or FFN weights (proxy_role)")
-    return float(sum(float((_grad(w) * w).abs().sum(dtype=torch.float64)) for w in weights))
+    return float(sum(float((gradient(w) * w).abs().sum(dtype=torch.float64)) for w in weights))
 
 
 def nuclear_norm(matrix: torch.Tensor) -> float:
@@ -61,4 +58,4 @@ def synaptic_diversity(ctx: ProxyContext) -> float:
     weights = [param for _, param in role_weights(ctx.model, "mixer")]
     if not weights:
         raise ValueError("the model marks no mixer weights (proxy_role)")
-    return float(sum(nuclear_norm(_grad(w)) * nuclear_norm(w.detach()) for w in weights))
+    return float(sum(nuclear_norm(gradient(w)) * nuclear_norm(w.detach()) for w in weights))

@@ -116,14 +116,8 @@ def recording(
     def hook(module: nn.Module, _inputs: Any, output: Any) -> None:
         found.append((module, pick(module, output)))
 
-    handles = []
-    try:
-        for module in modules:
-            handles.append(module.register_forward_hook(hook))
+    with rewriting(modules, hook):
         yield found
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 @contextlib.contextmanager
