@@ -29,20 +29,25 @@ def activation_kernel(activations: list[torch.Tensor], attention_mask: torch.Ten
     With 0/1 codes C (padding positions zeroed), per-token active counts S (B, T), the
     token mask M (B, T) and f units per token, the agreements on active units are C Cᵀ and on
     inactive units ``f M Mᵀ − S Mᵀ − M Sᵀ + C Cᵀ``, so
-    ``K_H = f M Mᵀ − S Mᵀ − M Sᵀ + 2 C Cᵀ``: one Gram product per activation tensor.
+    ``K_H = f M Mᵀ − S Mᵀ − M Sᵀ + 2 C Cᵀ``: one Gram product per activation tensor. Without
+    padding, (S Mᵀ)[i, j] is sequence i's active count, the diagonal of C Cᵀ, so the codes are
+    read once (the comparison) besides the product.
     """
     batch, tokens = activations[0].shape[:2]
-    mask = torch.ones(batch, tokens) if attention_mask is None else attention_mask.to(torch.float32)
+    padded = attention_mask is not None and not bool(attention_mask.all())
+    mask = attention_mask.to(torch.float32) if padded else torch.ones(batch, tokens)
     shared_tokens = (mask @ mask.T).to(torch.float64)
     kernel = torch.zeros(batch, batch, dtype=torch.float64)
     for act in activations:
         codes = act.gt(0).to(torch.float32)
-        if attention_mask is not None:
+        if padded:
             codes = codes * mask[:, :, None]
-        active = codes.sum(dim=2)  # (B, T)
-        cross = (active @ mask.T).to(torch.float64)
         flat = codes.reshape(batch, -1)
-        gram = (flat @ flat.T).to(torch.float64)
+        gram = (flat @ flat.T).to(torch.float64)  # exact: counts stay below 2^24
+        if padded:
+            cross = (codes.sum(dim=2) @ mask.T).to(torch.float64)
+        else:
+            cross = gram.diagonal()[:, None].expand(batch, batch)
         kernel += act.shape[-1] * shared_tokens - cross - cross.T + 2.0 * gram
     return kernel
 

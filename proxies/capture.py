@@ -141,9 +141,11 @@ def capture(
         model.train(was_training)
     outputs: dict[str, list[torch.Tensor]] = {kind: [] for kind in kinds}
     layers: dict[str, list[int]] = {kind: [] for kind in kinds}
+    tap_modules: dict[str, list[nn.Module]] = {kind: [] for kind in kinds}
     for module, output in records:
         outputs[kind_of[module]].append(output)
         layers[kind_of[module]].append(getattr(module, "layer", -1))
+        tap_modules[kind_of[module]].append(module)
     grads = {
         kind: [t.grad if t.grad is not None else torch.zeros_like(t) for t in outputs[kind]] for kind in grad_kinds
     }
@@ -153,6 +155,7 @@ def capture(
         batch=MappingProxyType(dict(batch)),
         captured=MappingProxyType(captured),
         captured_layers=MappingProxyType(dict(layers)),
+        captured_taps=MappingProxyType(tap_modules),
         grads=MappingProxyType(grads),
         output=last.detach(),
         loss=loss_value,

@@ -23,6 +23,8 @@ class ProxyContext:
         batch: the model inputs (``input_ids``, ``attention_mask``, ``token_type_ids``).
         captured: tap kind -> list of captured outputs, in forward order (detached).
         captured_layers: tap kind -> the encoder-layer index of each captured output.
+        captured_taps: tap kind -> the :class:`~spaces.taps.Tap` that recorded each captured
+            output (its ``reader`` is the module consuming it, e.g. the FFN's first linear layer).
         grads: tap kind -> list of gradients of ``loss`` w.r.t. those outputs (only for
             kinds some selected proxy declared in ``tap_grads``).
         output: the model's last hidden state (detached; empty when no selected proxy
@@ -56,6 +58,7 @@ class ProxyContext:
     loss_kind: str = "token-ce"
     train_mode: bool = False
     seed: int = 0
+    captured_taps: Mapping[str, list[nn.Module]] = field(default_factory=dict)
 
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()``, evaluated once per context and ``key`` (e.g. per-layer PCA dims shared by V-PCA and W-PCA)."""

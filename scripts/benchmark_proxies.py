@@ -8,8 +8,14 @@ in one process and in interleaved order, this times:
 * all gradient-free proxies fused, every registered proxy fused (one shared forward + backward,
   then the passes of the proxies that run their own), the paper's ten fused (one forward + one
   backward), and the ten but V-PCA/W-PCA fused;
-* the V-PCA floor: a forward pass plus, per layer, the D×D covariance of the FFN input
-  rows and a symmetric eigenvalue solve (written plainly here, without the harness).
+* V-PCA by the direct path: a forward pass plus, per layer, PCA_dim from the D×D covariance
+  of the FFN's first-linear outputs (:func:`proxies.pca.pca_dim`), the cost V-PCA had before
+  its factored h×h path;
+* each proxy's body alone (its seconds inside ``score``, after the pass), to show where the
+  time of a proxy above its pass goes.
+
+The fused speed-up is the sum of the proxies' one-pass-each times (one pass per proxy, the way
+zero-cost-nas and NASLib evaluate them) over the fused time.
 
 Ratios use the median over repeats, then the median over architectures. The Table 1
 "Time" column is 1,000 × the mean measured seconds of one evaluation of the proxy alone.
@@ -36,6 +42,7 @@ from bench.inputs import proxy_batch
 from bench.scales import SCALES
 from bench.store.manifest import device_description, package_versions
 from proxies.losses import proxy_loss
+from proxies.pca import pca_dim
 from bench.scoring.benchmarks import default_benchmark, load_entries
 from spaces import get_space
 
@@ -66,19 +73,23 @@ def bare_forward_backward(model, batch) -> None:
     proxy_loss(model, last, batch, "token-ce", 0).backward()
 
 
-def pca_floor(model, batch) -> None:
-    """Forward + per-layer float32 covariance + float32 eigenvalues, the least an exact V-PCA must do."""
+def pca_direct(model, batch) -> None:
+    """Forward + PCA_dim of every layer by the direct D×D path."""
     outputs = []
     hooks = [tap.register_forward_hook(lambda m, i, o: outputs.append(o)) for tap in model.proxy_taps()["ffn_first_linear"]]
     model.eval()
     with torch.no_grad():
         model(**batch)
         for out in outputs:
-            rows = out.reshape(-1, out.shape[-1])
-            rows = rows - rows.mean(0)
-            torch.linalg.eigvalsh(rows.T @ rows)
+            pca_dim(out.reshape(-1, out.shape[-1]), 0.99)
     for hook in hooks:
         hook.remove()
+
+
+def alone(model, batch, spec) -> float:
+    """Score one proxy alone; returns its body's seconds (the pass is timed by the caller)."""
+    results, _ = proxies.score(model, batch, [spec])
+    return results[0].seconds
 
 
 def main() -> None:
@@ -107,24 +118,30 @@ def main() -> None:
         samples.setdefault(key, [[] for _ in picks])[arch_index].append(seconds)
 
     load_start = os.getloadavg()[0]
+    wall_start = time.perf_counter()
     for i, entry in enumerate(picks):
         model = space.build_model(entry.arch, seed=0, variant=args.variant)
         bare_forward(model, batch)  # warm-up
         for _ in range(args.repeats):
             add("forward", i, timed(lambda: bare_forward(model, batch)))
             add("forward+backward", i, timed(lambda: bare_forward_backward(model, batch)))
-            add("pca-floor", i, timed(lambda: pca_floor(model, batch)))
+            add("pca-direct", i, timed(lambda: pca_direct(model, batch)))
             add("fused-gradient-free", i, timed(lambda: proxies.score(model, batch, free)))
             add("fused-all", i, timed(lambda: proxies.score(model, batch, specs)))
             add("fused-paper-ten", i, timed(lambda: proxies.score(model, batch, paper)))
             add("fused-paper-ten-but-pca", i, timed(lambda: proxies.score(model, batch, no_pca)))
             for spec in specs:
-                add(spec.name, i, timed(lambda: proxies.score(model, batch, [spec])))
+                body: list[float] = []
+                add(spec.name, i, timed(lambda: body.append(alone(model, batch, spec))))
+                add(f"body:{spec.name}", i, body[0])
 
     medians = {key: [statistics.median(v) for v in per_arch] for key, per_arch in samples.items()}
 
     def ratio(key: str, base: str) -> float:
         return float(statistics.median(a / b for a, b in zip(medians[key], medians[base])))
+
+    def speedup(members, fused: str) -> float:
+        return float(statistics.median(sum(medians[m][i] for m in members) / medians[fused][i] for i in range(len(picks))))
 
     report = {
         "machine": device_description(),
@@ -143,13 +160,14 @@ def main() -> None:
             "fused-all / forward+backward": ratio("fused-all", "forward+backward"),
             "fused-paper-ten / forward+backward": ratio("fused-paper-ten", "forward+backward"),
             "fused-paper-ten-but-pca / forward+backward": ratio("fused-paper-ten-but-pca", "forward+backward"),
-            "fused-paper-ten / (forward+backward + pca-floor - forward)": float(statistics.median(
-                a / (b + c - d) for a, b, c, d in zip(medians["fused-paper-ten"], medians["forward+backward"], medians["pca-floor"], medians["forward"])
-            )),
-            "v-pca / pca-floor": ratio("v-pca", "pca-floor"),
-            "w-pca / pca-floor": ratio("w-pca", "pca-floor"),
+            "pca-direct / forward": ratio("pca-direct", "forward"),
+            "v-pca / pca-direct": ratio("v-pca", "pca-direct"),
+            "paper-ten one pass each / fused": speedup(PAPER_TEN, "fused-paper-ten"),
+            "every proxy one pass each / fused": speedup(names, "fused-all"),
+            **{f"body:{name} / forward": ratio(f"body:{name}", "forward") for name in names},
         },
         "time_1000_evaluations_s": {name: 1000.0 * float(np.mean([t for per in samples[name] for t in per])) for name in names},
+        "wall_seconds": time.perf_counter() - wall_start,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
@@ -160,6 +178,8 @@ def main() -> None:
         print(f"| {key} | {value:.3f} | {base} |")
     print("\n| proxy | time of 1,000 evaluations (s) |\n|---|---|")
     for name, seconds in report["time_1000_evaluations_s"].items():
+        if name.startswith("body:"):
+            continue
         print(f"| {name} | {seconds:.0f} |")
 
 

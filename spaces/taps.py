@@ -10,6 +10,7 @@ Kinds used by the built-in spaces:
 ``embeddings``        (B, T, hidden) output of the embedding block
 ``mixer_heads``       (B, T, H, d_head) per-head output of the token-mixing operation
 ``attention_probs``   (B, H, T, T) softmax probabilities of attention heads
+``ffn_input``         (B, T, h) input of an FFN's first linear layer (``Tap.reader`` is that layer)
 ``ffn_first_linear``  (B, T, f) output of an FFN's first linear layer, before its activation
 ``ffn_activation``    (B, T, f) output of every FFN activation function
 ``block_output``      (B, T, hidden) output of every encoder block
@@ -38,6 +39,7 @@ TAP_KINDS: tuple[str, ...] = (
     "embeddings",
     "mixer_heads",
     "attention_probs",
+    "ffn_input",
     "ffn_first_linear",
     "ffn_activation",
     "block_output",
@@ -45,14 +47,21 @@ TAP_KINDS: tuple[str, ...] = (
 
 
 class Tap(nn.Identity):
-    """Identity module marking a capture point of kind ``kind`` in layer ``layer``."""
+    """Identity module marking a capture point of kind ``kind`` in layer ``layer``.
 
-    def __init__(self, kind: str, layer: int = -1) -> None:
+    ``reader`` is the module that consumes the tapped tensor, for proxies that combine it
+    with that module's weights (V-PCA's factored covariance reads ``ffn_input`` and the FFN's
+    first linear layer). It is a plain reference, not a sub-module: it adds nothing to the
+    model's parameters or state dict.
+    """
+
+    def __init__(self, kind: str, layer: int = -1, reader: nn.Module | None = None) -> None:
         super().__init__()
         if kind not in TAP_KINDS:
             raise ValueError(f"unknown tap kind {kind!r}; known: {', '.join(TAP_KINDS)}")
         self.kind = kind
         self.layer = layer
+        self.__dict__["reader"] = reader
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D401 - identity
         return x

@@ -11,6 +11,7 @@ import time
 
 import pandas as pd
 import pytest
+import torch
 
 from bench.cli.main import main
 
@@ -52,6 +53,14 @@ def test_same_seed_same_rows_and_jobs_do_not_change_values(tmp_path):
     a = pd.read_csv(tmp_path / "a" / "rows.csv").sort_values(key).reset_index(drop=True)
     b = pd.read_csv(tmp_path / "b" / "rows.csv").sort_values(key).reset_index(drop=True)
     pd.testing.assert_series_equal(a["value"], b["value"])
+    # the manifest records each invocation's wall time and the threads its workers really used
+    one, two = (json.loads((tmp_path / name / "manifest.json").read_text()) for name in "ab")
+    assert [entry["scored"] for entry in one["invocations"]] == [4] and one["invocations"][0]["worker_threads"] == [torch.get_num_threads()]
+    assert two["invocations"][0]["worker_threads"] == [max(1, (os.cpu_count() or 1) // 2)]  # each of two workers gets half the cores
+    assert two["finished"] == two["invocations"][0]["ended"] and two["wall_seconds"] == two["invocations"][0]["wall_seconds"] > 0
+    assert main([*args, "--out", str(tmp_path / "b"), "--jobs", "2"]) == 0  # a rerun of a finished run scores nothing
+    again = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert [entry["scored"] for entry in again["invocations"]] == [4, 0] and again["finished"] == two["finished"]
 
 
 @pytest.mark.slow

@@ -341,9 +341,9 @@ def test_bert_block_uses_tanh_gelu_and_layernorm(mixed_model):
 def test_taps_have_the_right_kinds_shapes_layers_and_block_types(mixed_model):
     model = mixed_model.eval()
     taps = model.proxy_taps()
-    assert set(taps) == {"embeddings", "mixer_heads", "attention_probs", "ffn_first_linear", "ffn_activation", "block_output"}
+    assert set(taps) == {"embeddings", "mixer_heads", "attention_probs", "ffn_input", "ffn_first_linear", "ffn_activation", "block_output"}
     assert len(taps["embeddings"]) == 1
-    for kind in ("mixer_heads", "attention_probs", "ffn_first_linear", "ffn_activation", "block_output"):
+    for kind in ("mixer_heads", "attention_probs", "ffn_input", "ffn_first_linear", "ffn_activation", "block_output"):
         assert [t.layer for t in taps[kind]] == list(range(6)), kind
     expected_types = [block_type(b) for b in MIXED_TINY]
     assert [t.block_type for t in taps["ffn_first_linear"]] == expected_types
@@ -369,6 +369,9 @@ def test_taps_have_the_right_kinds_shapes_layers_and_block_types(mixed_model):
         assert probs.shape == (2, 12, 8, 8)
         torch.testing.assert_close(probs.sum(-1), torch.ones(2, 12, 8))
         assert captured["ffn_first_linear"][layer].shape == (2, 8, width)
+        reader = taps["ffn_input"][layer].reader  # the FFN's first linear layer, fed the hidden size or the bottleneck
+        assert captured["ffn_input"][layer].shape == (2, 8, 528 if block_type(index) == "bert" else reader.in_features)
+        torch.testing.assert_close(reader(captured["ffn_input"][layer]), captured["ffn_first_linear"][layer])
         assert captured["ffn_activation"][layer].shape == (2, 8, width)
         assert captured["block_output"][layer].shape == (2, 8, 528)
     # the activation tap is the activation of the first-linear tap

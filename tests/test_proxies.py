@@ -79,6 +79,50 @@ def test_pca_dim_on_known_spectra():
     assert math.isnan(pca_dim(torch.ones(10, 4), 0.9))
 
 
+def _numpy_covariance_eigenvalues(rows: np.ndarray) -> np.ndarray:
+    return np.sort(np.linalg.eigvalsh(np.cov(rows, rowvar=False)))[::-1]
+
+
+@pytest.mark.parametrize("case", ["plain", "layernorm-input", "rank-deficient-weight"])
+def test_factored_covariance_has_the_spectrum_of_the_linear_output(case):
+    from proxies.pca import factored_eigenvalues
+
+    rng = np.random.default_rng(1)
+    inputs = rng.normal(size=(300, 16)) @ rng.normal(size=(16, 16))
+    weight = rng.normal(size=(48, 16)) / 4.0
+    if case == "layernorm-input":  # rows sum to zero: the input covariance is singular
+        inputs = (inputs - inputs.mean(1, keepdims=True)) / inputs.std(1, keepdims=True)
+    if case == "rank-deficient-weight":  # WᵀW is singular: the eigenvector square root is used
+        weight[:, 3] = weight[:, 5]
+    outputs = inputs @ weight.T + rng.normal(size=48)  # the bias does not change the covariance
+    expected = _numpy_covariance_eigenvalues(outputs)
+    found = np.sort(factored_eigenvalues(torch.tensor(inputs, dtype=torch.float32), torch.tensor(weight, dtype=torch.float32)).numpy())[::-1]
+    assert found.shape == (16,)
+    np.testing.assert_allclose(found, expected[:16], rtol=1e-4, atol=1e-4 * expected[0])
+    np.testing.assert_allclose(expected[16:], 0.0, atol=1e-8 * expected[0])
+
+
+def test_factored_and_direct_paths_give_the_same_dims_and_the_cheaper_is_chosen(model, tiny_batch):
+    from proxies.pca import factored_is_cheaper, pca_dim_factored, token_rows
+
+    ctx = capture(model, tiny_batch, [proxies.get_proxy("v-pca")])
+    outputs, inputs, taps = ctx.captured["ffn_first_linear"], ctx.captured["ffn_input"], ctx.captured_taps["ffn_input"]
+    assert len(outputs) == len(inputs) == len(taps) == 4
+    for x, h, tap in zip(outputs, inputs, taps):
+        torch.testing.assert_close(tap.reader(h), x)  # the tap's reader is the layer that made x
+        for eta in (0.5, 0.9, 0.99):
+            assert pca_dim_factored(token_rows(h, None), tap.reader.weight, eta) == pca_dim(token_rows(x, None), eta)
+    assert factored_is_cheaper(4096, 256, 1024) and not factored_is_cheaper(4096, 768, 512)
+    assert not factored_is_cheaper(4096, 512, 512)
+
+
+def test_a_reader_reference_adds_nothing_to_the_model(model):
+    tap = model.proxy_taps()["ffn_input"][0]
+    assert tap.reader is model.layers[0].ffn.linears[0]
+    assert not any(name.startswith("ffn_input") or ".input_tap." in name for name in model.state_dict())
+    assert sum(p.numel() for p in model.parameters()) == 5_291_264
+
+
 def test_padding_rows_are_left_out(model, tiny_batch):
     batch = dict(tiny_batch)
     mask = torch.ones_like(batch["attention_mask"])

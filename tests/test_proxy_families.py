@@ -114,6 +114,8 @@ def test_activation_distance_matches_hamming_kernel_by_hand(mixed_model, tiny_ba
     hamming = np.array([[np.sum(codes[i] != codes[j]) for j in range(n)] for i in range(n)])
     kernel = codes.shape[1] - hamming
     np.testing.assert_allclose(activation_kernel(acts, None).numpy(), kernel)
+    ones = torch.ones(acts[0].shape[:2], dtype=torch.long)  # a mask without padding reads the codes as no mask
+    np.testing.assert_allclose(activation_kernel(acts, ones).numpy(), kernel)
     expected = np.linalg.slogdet(kernel.astype(float))[1]
     value = score(mixed_model, tiny_batch, [proxies.get_proxy("activation-distance")])[0][0].value
     assert value == pytest.approx(expected, rel=1e-9)

@@ -344,6 +344,33 @@ def test_parallel_evaluation_gives_the_same_search(tmp_path):
     assert one["best"] == two["best"]
 
 
+@pytest.fixture(scope="module")
+def local_cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+@pytest.mark.parametrize("proxy", ["v-pca", "grad-norm"])  # with prefix reuse, and per-architecture tasks
+def test_a_dask_search_is_the_local_search_and_resumes_from_the_same_cache(tmp_path, local_cluster, proxy, capsys):
+    args = ["search", "--proxy", proxy, *TINY, "--population", "5", "--generations", "2", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    assert main([*args, "--backend", "dask", "--scheduler", local_cluster, "--out", str(tmp_path / "dask")]) == 0
+    local, remote = (pd.read_csv(tmp_path / name / "trace.csv", dtype={"best_arch": str}) for name in ("local", "dask"))
+    pd.testing.assert_frame_equal(local[FITNESS_COLUMNS], remote[FITNESS_COLUMNS])
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "local" / "population.csv"), pd.read_csv(tmp_path / "dask" / "population.csv"))
+    # the dask directory resumes locally from its cache: nothing is computed again
+    assert main([*args, "--out", str(tmp_path / "dask")]) == 0
+    sessions = json.loads((tmp_path / "dask" / "summary.json").read_text())["cost"]["sessions"]
+    assert [s["computed"] for s in sessions] == [10, 0] and sessions[-1]["cache_hits"] == 10
+    capsys.readouterr()
+
+
+def test_a_scheduler_without_the_dask_backend_is_refused(capsys, tmp_path):
+    err = _error(capsys, ["search", "--proxy", "v-pca", *TINY, "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "s")])
+    assert "--scheduler is for --backend dask" in err
+
+
 # --- the command line and bad input --------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ SEARCH_EXAMPLES = """\
 examples:
   bench search --space nlu-small --proxy w-pca --seed 0 --out runs/search/small-w-pca
   bench search --space nlu-small --proxy w-pca --scale cpu --jobs 2 --out results/search/nlu-small-w-pca
+  bench search --space nlu-small --proxy w-pca --scale cpu --backend dask --scheduler tcp://10.0.0.1:8786 --out results/search/nlu-small-w-pca
   bench search --space nlu-tiny --proxy params --method random --out runs/search/tiny-params-random
   bench search --space nlu-small --proxy v-pca --proxy-option v-pca.eta=0.9 --population 20 --generations 10 --out runs/search/quick
   bench search --space nlu-small --proxy w-pca --initial my_archs.json --out runs/search/seeded
@@ -96,6 +97,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument("--proxy-option", type=proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
     search.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
     search.add_argument("--jobs", type=positive_int, default=1, help="worker processes for each generation's new architectures (joblib); default 1")
+    search.add_argument("--backend", default="joblib", choices=["joblib", "dask"], help="joblib worker processes (default) or a dask.distributed cluster; the results do not depend on it")
+    search.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address for --backend dask, e.g. tcp://10.0.0.1:8786")
     search.add_argument("--out", default=None, help="search directory; default runs/search/SPACE-PROXY-METHOD-sSEED")
     _ga_arguments(search)
     search.set_defaults(handler=cmd_search)
@@ -192,7 +195,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     config = RunConfig(space=space.name, proxies=(spec.name,), options=options, seeds=(args.seed,), scale=args.scale, batch_size=args.batch_size,
                        seq_len=args.seq_len, sample_seed=args.sample_seed, text=args.text, plugins=tuple(args.plugin), data_dir=args.data_dir, jobs=args.jobs)
     settings = proxy_settings(config)
-    fitness = ProxyFitness(space, settings, args.seed, jobs=args.jobs, prefix=not args.no_prefix, prefix_budget_mb=args.prefix_cache_mb)
+    if args.backend == "dask":
+        from bench.scoring.backends import check_backend
+
+        check_backend(settings, "dask", args.scheduler)
+    elif args.scheduler:
+        raise UserError("--scheduler is for --backend dask; add --backend dask or leave --scheduler out")
+    fitness = ProxyFitness(space, settings, args.seed, jobs=args.jobs, prefix=not args.no_prefix, prefix_budget_mb=args.prefix_cache_mb,
+                           backend=args.backend, scheduler=args.scheduler)
     out = args.out or f"runs/search/{space.name}-{spec.name}-{args.method}-s{args.seed}"
     summary = run_search(space, fitness, out, method=args.method, params=_params(args), initial=initial, command=_command(), progress=not args.no_progress)
     _report(out, summary)

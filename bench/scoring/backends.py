@@ -9,7 +9,7 @@ Before any task runs, :func:`check_backend` checks the environment where the tas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from bench.config import ScoringSettings
 from bench.errors import UserError
@@ -109,6 +109,29 @@ class _dask_client:
 
     def __exit__(self, *exc_info) -> None:
         self.client.close()
+
+
+def dask_worker_threads(scheduler: str | None) -> int:
+    """Threads of all workers of the dask cluster at ``scheduler`` (at least 1)."""
+    with _dask_client(scheduler) as client:
+        return max(1, sum(client.nthreads().values()))
+
+
+def dask_map(fn: Callable[..., Any], argument_tuples: list[tuple], scheduler: str | None) -> Iterator[Any]:
+    """``fn(*arguments)`` for each tuple on the dask cluster at ``scheduler``, yielded as they finish.
+
+    Raises:
+        WorkersLost: when dask gives up on a task because its workers died.
+    """
+    from distributed import KilledWorker, as_completed
+
+    with _dask_client(scheduler) as client:
+        futures = [client.submit(fn, *arguments, pure=False) for arguments in argument_tuples]
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except (KilledWorker, OSError) as exc:
+                raise WorkersLost(f"a dask task was lost with its worker ({type(exc).__name__}: {exc})") from exc
 
 
 def _execute_dask(tasks: list[Task], settings: ScoringSettings, scheduler: str | None) -> Iterator[list[dict[str, Any]] | LostTask]:

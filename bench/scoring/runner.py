@@ -185,6 +185,7 @@ def run(config: RunConfig, out_dir: str | os.PathLike, *, command: list[str] | N
     manifest_config = config.to_manifest(settings, selection.description, len(selection.archs), checksums)
     with store.hold():
         resumed = store.open(manifest_config, command or [], kind=schema.PROXY_RUN)
+        invocation = store.begin_invocation()
         if selection.ground_truth:
             store.write_ground_truth(selection.ground_truth)
             store.write_benchmark_info(selection.benchmark)
@@ -194,12 +195,14 @@ def run(config: RunConfig, out_dir: str | os.PathLike, *, command: list[str] | N
         log.info("%s %s: %d architecture(s) x %d seed(s), %d done, %d to score", "resuming" if resumed else "starting", out_dir, len(selection.archs), len(config.seeds), complete, len(tasks))
         retry: list[str] = []
         scored = 0
+        threads: set[int] = set()
         with tqdm(total=total, initial=complete, unit="arch", desc="scoring", disable=not progress or None, dynamic_ncols=True) as bar:
             try:
                 for outcome in execute(tasks, settings, config.jobs, config.backend, config.scheduler):
                     if isinstance(outcome, LostTask):
                         retry.append(f"worker lost: {outcome.reason}")
                         continue
+                    threads.add(int(getattr(outcome, "threads", 0)))
                     failed = [row for row in outcome if row["status"] == TRANSIENT]
                     store.append(row for row in outcome if row["status"] != TRANSIENT)
                     store.record_failures(failed)
@@ -208,6 +211,8 @@ def run(config: RunConfig, out_dir: str | os.PathLike, *, command: list[str] | N
                     bar.update(1)
             except WorkersLost as exc:
                 raise IncompleteRun(f"{exc}; {scored} of {len(tasks)} architecture(s) were scored and stored; rerun the same command to score the rest") from exc
+            finally:
+                store.end_invocation(invocation, scored=scored, worker_threads=threads, complete=scored == len(tasks) and not retry)
     if retry:
         raise IncompleteRun(
             f"{len(retry)} result(s) failed for a reason that may not recur and were not stored as results "

@@ -109,7 +109,19 @@ def score_task(task: Task, settings: ScoringSettings) -> list[dict[str, Any]]:
         message = f"model failed: {type(exc).__name__}: {exc}"
         results = [_failed(spec, message, exc) for spec in specs]
         pass_seconds = math.nan
-    return [schema.proxy_row(settings.space, task.arch_id, task.arch_hash, task.arch_json, task.seed, r, pass_seconds) for r in results]
+    return ScoredRows(
+        [schema.proxy_row(settings.space, task.arch_id, task.arch_hash, task.arch_json, task.seed, r, pass_seconds) for r in results],
+        threads=torch.get_num_threads(),
+    )
+
+
+class ScoredRows(list):
+    """The result rows of one task, and ``threads``: the torch threads of the process that scored them
+    (a worker's real count, which a joblib or dask worker may set below the parent's)."""
+
+    def __init__(self, rows=(), threads: int = 0) -> None:
+        super().__init__(rows)
+        self.threads = threads
 
 
 def _failed(spec, message: str, exc: Exception):

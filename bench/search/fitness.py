@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 from collections import Counter
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Iterator, Protocol, Sequence
@@ -48,6 +49,7 @@ class Fitness(Protocol):
 
 
 _WORKER_SCORERS: dict[str, Any] = {}
+_WORKER_LOCK = threading.Lock()  # a dask worker may run chunks on several threads of one process
 
 
 def _settings_key(settings, proxy: str, seed: int, budget: int) -> str:
@@ -67,13 +69,14 @@ def _prefix_chunk(arch_jsons: list[str], settings, proxy: str, seed: int, budget
     load_plugins(settings.plugins)
     space = get_space(settings.space)
     key = _settings_key(settings, proxy, seed, budget)
-    if key not in _WORKER_SCORERS:
-        _WORKER_SCORERS.clear()
-        _WORKER_SCORERS[key] = PrefixProxyScorer(space, settings, proxy, seed, budget)
-    scorer = _WORKER_SCORERS[key]
-    before = scorer.runner.stats()
-    rows = [scorer.score(space.parse(json.loads(text))) for text in arch_jsons]
-    after = scorer.runner.stats()
+    with _WORKER_LOCK:
+        if key not in _WORKER_SCORERS:
+            _WORKER_SCORERS.clear()
+            _WORKER_SCORERS[key] = PrefixProxyScorer(space, settings, proxy, seed, budget)
+        scorer = _WORKER_SCORERS[key]
+        before = scorer.runner.stats()
+        rows = [scorer.score(space.parse(json.loads(text))) for text in arch_jsons]
+        after = scorer.runner.stats()
     return rows, {k: after[k] - before[k] for k in ("layers_computed", "layers_reused")}
 
 
@@ -87,9 +90,15 @@ class ProxyFitness:
         jobs: worker processes (joblib) for each generation's new architectures.
         prefix: use prefix reuse when the proxy has a rule (values are identical).
         prefix_budget_mb: bound of the activation cache of each process.
+        backend: ``joblib`` (``jobs`` local processes) or ``dask`` (the cluster at ``scheduler``);
+            the values, the cache and resuming do not depend on it.
+        scheduler: the dask scheduler address for ``backend="dask"``.
     """
 
-    def __init__(self, space, settings, seed: int, jobs: int = 1, prefix: bool = True, prefix_budget_mb: int = 1024) -> None:
+    def __init__(
+        self, space, settings, seed: int, jobs: int = 1, prefix: bool = True, prefix_budget_mb: int = 1024,
+        backend: str = "joblib", scheduler: str | None = None,
+    ) -> None:
         from bench.search.prefix import prefix_unsupported
         from proxies import get_proxy
 
@@ -102,6 +111,7 @@ class ProxyFitness:
         self.higher_is_better = self.spec.higher_is_better
         self.seed = seed
         self.jobs = jobs
+        self.backend, self.scheduler = backend, scheduler
         self.budget = int(prefix_budget_mb) << 20
         reason = prefix_unsupported(space, self.name, settings.train_mode) if prefix else "disabled (--no-prefix)"
         self.prefix_reason = reason
@@ -171,7 +181,7 @@ class ProxyFitness:
         return plain
 
     def compute(self, archs: Sequence[Any]) -> Iterator[list[dict[str, Any]]]:
-        from bench.scoring.backends import execute
+        from bench.scoring.backends import LostTask, WorkersLost, execute
 
         archs = list(archs)
         if not archs:
@@ -180,7 +190,13 @@ class ProxyFitness:
             yield self._verify(archs[0])
             archs = archs[1:]
         if not self.prefix_active:
-            yield from execute([self._task(a) for a in archs], self.settings, self.jobs)
+            for outcome in execute([self._task(a) for a in archs], self.settings, self.jobs, self.backend, self.scheduler):
+                if isinstance(outcome, LostTask):
+                    raise WorkersLost(f"a fitness evaluation was lost with its dask worker ({outcome.reason})")
+                yield outcome
+            return
+        if self.backend == "dask":
+            yield from self._parallel(archs)
             return
         if self.jobs <= 1 or len(archs) <= 1:
             scorer = self._local_scorer()
@@ -193,15 +209,21 @@ class ProxyFitness:
         yield from self._parallel(archs)
 
     def _parallel(self, archs: list) -> Iterator[list[dict[str, Any]]]:
-        """Contiguous chunks of the lexicographically sorted architectures, one joblib task each."""
-        from joblib import Parallel, delayed
-
+        """Contiguous chunks of the lexicographically sorted architectures, one joblib or dask task each
+        (two per worker, so that each worker's prefix cache sees neighbouring architectures)."""
+        from bench.scoring.backends import dask_map, dask_worker_threads
         from spaces import arch_json
 
-        chunks = np.array_split(np.arange(len(archs)), min(len(archs), 2 * self.jobs))
-        parallel = Parallel(n_jobs=self.jobs, return_as="generator_unordered", backend="loky")
-        tasks = (delayed(_prefix_chunk)([arch_json(archs[i]) for i in chunk], self.settings, self.name, self.seed, self.budget) for chunk in chunks if len(chunk))
-        for rows_list, stats in parallel(tasks):
+        workers = dask_worker_threads(self.scheduler) if self.backend == "dask" else self.jobs
+        chunks = [chunk for chunk in np.array_split(np.arange(len(archs)), min(len(archs), 2 * workers)) if len(chunk)]
+        payloads = [([arch_json(archs[i]) for i in chunk], self.settings, self.name, self.seed, self.budget) for chunk in chunks]
+        if self.backend == "dask":
+            results = dask_map(_prefix_chunk, payloads, self.scheduler)
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=self.jobs, return_as="generator_unordered", backend="loky")(delayed(_prefix_chunk)(*p) for p in payloads)
+        for rows_list, stats in results:
             self._stats.update(stats)
             yield from rows_list
 

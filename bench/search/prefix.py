@@ -144,6 +144,7 @@ class PrefixProxyScorer:
         output: torch.Tensor,
         num_params: int,
         arch: Any,
+        taps: Mapping[str, list[nn.Module]] | None = None,
     ) -> ProxyContext:
         """A context without a model, as the proxy's function reads it."""
         return ProxyContext(
@@ -158,15 +159,20 @@ class PrefixProxyScorer:
             options=MappingProxyType(self.options),
             arch=arch,
             memo=memo,
+            captured_taps=MappingProxyType(dict(taps or {})),
         )
 
-    def _layer_memo(self, position: int, captured: dict[str, tuple[torch.Tensor, ...]]) -> dict[Any, list]:
+    def _layer_memo(
+        self, position: int, captured: dict[str, tuple[torch.Tensor, ...]], taps: dict[str, list[nn.Module]]
+    ) -> dict[Any, list]:
         """The memo entries the rule's ``memo`` function leaves on a one-layer context.
 
         Raises:
             ValueError: for an entry that is not a list of one item.
         """
-        ctx = self._context({k: [v[0]] for k, v in captured.items()}, {k: [position] for k in captured}, {}, torch.empty(0), 0, None)
+        ctx = self._context(
+            {k: [v[0]] for k, v in captured.items()}, {k: [position] for k in captured}, {}, torch.empty(0), 0, None, taps
+        )
         self.rule.memo(ctx)
         for key, value in ctx.memo.items():
             if not isinstance(value, list) or len(value) != 1:

@@ -80,8 +80,9 @@ class PrefixRunner:
         mask_biases: the additive attention bias per batch (or ``None``), as the model uses.
         capture: tap kinds hooked in every block.
         replay: the subset of ``capture`` whose outputs are kept per layer.
-        layer_memo: ``layer_memo(position, captured)`` with ``captured`` = tap kind -> the
-            layer's outputs per batch; returns the layer's memo entries.
+        layer_memo: ``layer_memo(position, captured, taps)`` with ``captured`` = tap kind -> the
+            layer's outputs per batch and ``taps`` = tap kind -> the block's taps that recorded
+            them; returns the layer's memo entries.
         budget_bytes: upper bound of the cached hidden states and tap outputs.
     """
 
@@ -92,7 +93,7 @@ class PrefixRunner:
         mask_biases: tuple[torch.Tensor | None, ...],
         capture: Sequence[str] = (),
         replay: Sequence[str] = (),
-        layer_memo: Callable[[int, dict[str, tuple[torch.Tensor, ...]]], dict[Any, list]] | None = None,
+        layer_memo: Callable[[int, dict[str, tuple[torch.Tensor, ...]], dict[str, list[nn.Module]]], dict[Any, list]] | None = None,
         budget_bytes: int = 1 << 30,
     ) -> None:
         self._embed = embed
@@ -142,8 +143,9 @@ class PrefixRunner:
 
     def _run_block(
         self, position: int, choice: int, hidden: tuple[torch.Tensor, ...]
-    ) -> tuple[tuple[torch.Tensor, ...], dict[str, tuple[torch.Tensor, ...]]]:
-        """The block's output per batch and its captured tap outputs (kind -> one output per batch)."""
+    ) -> tuple[tuple[torch.Tensor, ...], dict[str, tuple[torch.Tensor, ...]], dict[str, list[nn.Module]]]:
+        """The block's output per batch, its captured tap outputs (kind -> one output per batch)
+        and the taps that recorded them (kind -> the block's taps of that kind)."""
         module = self._block(position, choice)
         captured: dict[str, list[torch.Tensor]] = {kind: [] for kind in self._capture}
         taps = collect_taps(module) if self._capture else {}
@@ -153,7 +155,7 @@ class PrefixRunner:
                 outputs = tuple(module(x, mask) for x, mask in zip(hidden, self._masks))
         for tap, output in seen:
             captured[tap.kind].append(output)
-        return outputs, {kind: tuple(values) for kind, values in captured.items()}
+        return outputs, {kind: tuple(values) for kind, values in captured.items()}, {kind: list(taps.get(kind, [])) for kind in captured}
 
     def run(self, blocks: Sequence[int]) -> PrefixPass:
         """Run the architecture ``blocks`` (block index per layer), reusing cached prefixes."""
@@ -173,11 +175,11 @@ class PrefixRunner:
         for position in range(start, len(blocks)):
             prefix = blocks[: position + 1]
             begin = time.perf_counter()
-            hidden, captured = self._run_block(position, blocks[position], hidden)
+            hidden, captured, block_taps = self._run_block(position, blocks[position], hidden)
             seconds += time.perf_counter() - begin
             if self._layer_memo is not None and prefix not in self._memo:
                 begin = time.perf_counter()
-                self._memo[prefix] = self._layer_memo(position, captured)
+                self._memo[prefix] = self._layer_memo(position, captured, block_taps)
                 memo_seconds += time.perf_counter() - begin
             taps = {kind: captured[kind] for kind in self._replay}
             records.append(LayerRecord(taps=taps, memo=self._memo.get(prefix, {})))

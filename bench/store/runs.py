@@ -25,6 +25,7 @@ import gzip
 import io
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -115,6 +116,28 @@ class RunStore:
         }
         self._write_manifest(manifest)
         return False
+
+    def begin_invocation(self) -> dict[str, Any]:
+        """Start timing this process's work on the run (see :meth:`end_invocation`)."""
+        return {"started": now(), "clock": time.monotonic()}
+
+    def end_invocation(self, invocation: Mapping[str, Any], *, scored: int, worker_threads: set[int], complete: bool) -> None:
+        """Record one invocation in the manifest's ``invocations``: when it started and ended, its wall
+        seconds, the architectures it scored and the torch threads its workers really used. When
+        the run first completes, ``finished`` and ``wall_seconds`` (summed over invocations) are set."""
+        manifest = self.manifest()
+        entry = {
+            "started": invocation["started"],
+            "ended": now(),
+            "wall_seconds": round(time.monotonic() - invocation["clock"], 3),
+            "scored": scored,
+            "worker_threads": sorted(t for t in worker_threads if t > 0),
+        }
+        manifest.setdefault("invocations", []).append(entry)
+        if complete and "finished" not in manifest:
+            manifest["finished"] = entry["ended"]
+            manifest["wall_seconds"] = round(sum(item["wall_seconds"] for item in manifest["invocations"]), 3)
+        self._write_manifest(manifest)
 
     @staticmethod
     def _record_later_command(manifest: dict[str, Any], command: list[str]) -> bool:

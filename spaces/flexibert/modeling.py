@@ -120,13 +120,14 @@ class FeedForward(nn.Module):
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.activations = nn.ModuleList(ACTIVATIONS[act]() for _ in widths)
         self.activation_taps = nn.ModuleList(Tap("ffn_activation", layer) for _ in widths)
+        self.input_tap = Tap("ffn_input", layer, reader=self.linears[0])
         self.first_linear_tap = Tap("ffn_first_linear", layer)
         self.output = nn.Linear(widths[-1], hidden)
         self.dropout = nn.Dropout(dropout)
         self.LayerNorm = nn.LayerNorm(hidden, eps=eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
+        h = self.input_tap(x)
         for index, (linear, act, tap) in enumerate(zip(self.linears, self.activations, self.activation_taps)):
             h = linear(h)
             if index == 0:

@@ -141,6 +141,7 @@ class FeedForward(nn.Module):
     def __init__(self, d_model: int, d_inner: int, act: str, dropout: float, layer: int) -> None:
         super().__init__()
         self.first = nn.Linear(d_model, d_inner)
+        self.input_tap = Tap("ffn_input", layer, reader=self.first)
         self.first_linear_tap = Tap("ffn_first_linear", layer)
         self.activation = nn.GELU(approximate="tanh") if act == "gelu" else nn.ReLU()
         self.activation_tap = Tap("ffn_activation", layer)
@@ -148,7 +149,7 @@ class FeedForward(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        hidden = self.activation_tap(self.activation(self.first_linear_tap(self.first(x))))
+        hidden = self.activation_tap(self.activation(self.first_linear_tap(self.first(self.input_tap(x)))))
         if isinstance(self.activation, nn.ReLU):
             hidden = self.dropout(hidden)
         return self.dropout(self.second(hidden))

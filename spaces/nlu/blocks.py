@@ -167,6 +167,7 @@ class FeedForward(nn.Module):
     def __init__(self, width: int, ffn_width: int, act: str, norm: str, dropout: float, eps: float, layer: int) -> None:
         super().__init__()
         self.first = nn.Linear(width, ffn_width)
+        self.input_tap = Tap("ffn_input", layer, reader=self.first)
         self.first_linear_tap = Tap("ffn_first_linear", layer)
         self.activation = _activation(act)
         self.activation_tap = Tap("ffn_activation", layer)
@@ -175,7 +176,7 @@ class FeedForward(nn.Module):
         self.norm = _norm(norm, width, eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.activation_tap(self.activation(self.first_linear_tap(self.first(x))))
+        h = self.activation_tap(self.activation(self.first_linear_tap(self.first(self.input_tap(x)))))
         return self.norm(x + self.dropout(self.second(h)))
 
 
