@@ -54,7 +54,7 @@ def test_selection_by_all_glob_and_exclude():
 
 def test_metadata_lives_beside_the_function():
     spec = proxies.get_proxy("v-pca")
-    assert spec.gradient_free and spec.taps == {"ffn_first_linear"} and spec.options["eta"] == 0.99
+    assert spec.gradient_free and spec.taps == {"ffn_first_linear", "ffn_input"} and spec.options["eta"] == 0.99
     assert spec.description.startswith("V-PCA")
     assert proxies.get_proxy("params").needs_forward is False
 
