@@ -39,6 +39,7 @@ class ScoringSettings:
         data_dir: the reference data directory (``None``: the default resolution).
         threads: torch threads per worker (0: leave torch's default).
         tokenizer: how the proxy input is tokenized (``None``: the space's own).
+        device: where the model, the batch and the pass live (``cpu``, ``cuda:N``).
     """
 
     space: str
@@ -56,6 +57,7 @@ class ScoringSettings:
     data_dir: str | None = None
     threads: int = 0
     tokenizer: str | None = None
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class RunConfig:
         text, mode, loss, init: the input text, model mode, gradient loss, initialisation.
         plugins: proxy plug-in modules; ``data_dir``: reference data directory.
         jobs, backend, scheduler: how the work runs (not part of the manifest's config).
+        device: ``cpu`` (default), ``cuda``, ``cuda:N`` or ``auto``; recorded in the config when not
+            the CPU, since values on a GPU agree with the CPU's only within a tolerance.
     """
 
     space: str = "flexibert"
@@ -94,6 +98,7 @@ class RunConfig:
     jobs: int = 1
     backend: str = "joblib"
     scheduler: str | None = None
+    device: str = "cpu"
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "RunConfig":
@@ -129,6 +134,7 @@ class RunConfig:
             jobs=args.jobs,
             backend=args.backend,
             scheduler=args.scheduler,
+            device=getattr(args, "device", "cpu"),
         )
 
     @classmethod
@@ -164,7 +170,7 @@ class RunConfig:
             tokenizer=config.get("tokenizer"),
             variant=config["variant"],
             plugins=tuple(config.get("plugins", [])),
-            **execution,
+            **{"device": config.get("device", "cpu"), **execution},
         )
 
     def check(self) -> None:
@@ -187,6 +193,7 @@ class RunConfig:
         from bench.init_schemes import INIT_SCHEMES
         from bench.inputs import TEXT_FILES
         from bench.scales import get_scale
+        from bench.train.device import resolve_device
         from proxies.losses import LOSSES
         from spaces import get_space
 
@@ -219,6 +226,7 @@ class RunConfig:
             data_dir=self.data_dir,
             threads=max(1, (os.cpu_count() or 1) // self.jobs) if self.jobs > 1 else 0,
             tokenizer=None if self.tokenizer == space.tokenizer else self.tokenizer,
+            device=str(resolve_device(self.device)),
         )
         if settings.seq_len > 512:
             raise UserError(f"sequence length {settings.seq_len} exceeds the models' 512 positions")
@@ -251,6 +259,7 @@ class RunConfig:
             "loss": settings.loss,
             **({"init": settings.init} if settings.init != "default" else {}),
             **({"tokenizer": settings.tokenizer} if settings.tokenizer is not None else {}),
+            **({"device": settings.device} if settings.device != "cpu" else {}),
             "plugins": list(settings.plugins),
             "data": dict(data),
         }

@@ -35,9 +35,10 @@ def activation_kernel(activations: list[torch.Tensor], attention_mask: torch.Ten
     """
     batch, tokens = activations[0].shape[:2]
     padded = attention_mask is not None and not bool(attention_mask.all())
-    mask = attention_mask.to(torch.float32) if padded else torch.ones(batch, tokens)
+    device = activations[0].device
+    mask = attention_mask.to(device, torch.float32) if padded else torch.ones(batch, tokens, device=device)
     shared_tokens = (mask @ mask.T).to(torch.float64)
-    kernel = torch.zeros(batch, batch, dtype=torch.float64)
+    kernel = torch.zeros(batch, batch, dtype=torch.float64, device=device)
     for act in activations:
         codes = act.gt(0).to(torch.float32)
         if padded:

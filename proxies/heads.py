@@ -31,7 +31,7 @@ from proxies.registry import register_proxy
 def _token_mask(ctx: ProxyContext, batch: int, tokens: int) -> torch.Tensor:
     mask = ctx.batch.get("attention_mask")
     if mask is None:
-        return torch.ones(batch, tokens, dtype=torch.bool)
+        return torch.ones(batch, tokens, dtype=torch.bool, device=ctx.output.device)
     return mask.bool()
 
 

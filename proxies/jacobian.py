@@ -52,7 +52,7 @@ def jacobian_cosine_score(jacobians: torch.Tensor) -> float:
         return float("nan")
     unit = flat / norms
     cosines = (unit @ unit.T).abs()
-    off_diagonal = cosines[~torch.eye(n, dtype=torch.bool)]
+    off_diagonal = cosines[~torch.eye(n, dtype=torch.bool, device=cosines.device)]
     return float(1.0 - off_diagonal.pow(1.0 / 20.0).sum() / (n * n - n))
 
 

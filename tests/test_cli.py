@@ -178,3 +178,54 @@ def test_list_commands(capsys):
 def test_help_explains_with_examples():
     result = _bench("run", "--help")
     assert result.returncode == 0 and "examples:" in result.stdout and "--proxy-option" in result.stdout
+
+
+# --- the device ------------------------------------------------------------------------------------
+
+DEVICE_RUN = ["run", "--proxies", "params,v-pca,softmax-confidence,grad-norm", "--limit", "3", *SMALL, "--no-progress"]
+
+
+def test_device_cpu_and_auto_give_the_default_rows_and_keep_the_config(tmp_path):
+    assert main([*DEVICE_RUN, "--out", str(tmp_path / "default")]) == 0
+    assert main([*DEVICE_RUN, "--device", "cpu", "--out", str(tmp_path / "cpu")]) == 0
+    assert main([*DEVICE_RUN, "--device", "auto", "--out", str(tmp_path / "auto")]) == 0
+    config = {name: json.loads((tmp_path / name / "manifest.json").read_text())["config"] for name in ("default", "cpu", "auto")}
+    assert "device" not in config["default"] and config["cpu"] == config["default"]  # runs from before --device resume
+    expected = "cuda:0" if torch.cuda.is_available() else "cpu"
+    assert config["auto"].get("device", "cpu") == expected
+    key = ["arch_hash", "proxy"]
+    rows = {name: pd.read_csv(tmp_path / name / "rows.csv").sort_values(key).reset_index(drop=True) for name in config}
+    pd.testing.assert_series_equal(rows["default"]["value"], rows["cpu"]["value"])
+    if expected == "cpu":
+        pd.testing.assert_series_equal(rows["default"]["value"], rows["auto"]["value"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_one_line_and_writes_nothing(capsys, tmp_path):
+    err = _error(capsys, [*DEVICE_RUN, "--device", "cuda", "--out", str(tmp_path / "run")])
+    assert "--device cuda: no CUDA device is available here; use --device cpu" in err
+    assert not (tmp_path / "run").exists()
+    err = _error(capsys, ["search", "--space", "nlu-tiny", "--proxy", "v-pca", "--device", "cuda", *SMALL, "--out", str(tmp_path / "s")])
+    assert "--device cuda: no CUDA device is available here" in err and not (tmp_path / "s").exists()
+
+
+def test_an_unknown_device_names_the_allowed_ones(capsys, tmp_path):
+    err = _error(capsys, [*DEVICE_RUN, "--device", "tpu", "--out", str(tmp_path / "run")])
+    assert "unknown device 'tpu'; allowed: cpu, cuda, cuda:N, auto" in err
+
+
+#: How far a proxy's value on a GPU may be from the CPU's (relative), where float32 kernels differ:
+#: PCA counts may move by one component in a layer; gradient proxies sum many rounded terms.
+GPU_TOLERANCE = {"default": 1e-3, "v-pca": 2e-2, "w-pca": 2e-2, "jacov": 5e-2, "epe-nas": 5e-2, "synflow": 1e-2, "grasp": 5e-2}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_every_proxy_on_the_gpu_agrees_with_the_cpu_within_its_tolerance(tmp_path):
+    args = ["run", "--proxies", "all", "--limit", "4", "--scale", "smoke", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "cpu")]) == 0
+    assert main([*args, "--device", "cuda", "--out", str(tmp_path / "gpu")]) == 0
+    key = ["arch_hash", "proxy"]
+    cpu, gpu = (pd.read_csv(tmp_path / name / "rows.csv").sort_values(key).reset_index(drop=True) for name in ("cpu", "gpu"))
+    assert (cpu["status"] == gpu["status"]).all()
+    for proxy, a, b in zip(cpu["proxy"], cpu["value"], gpu["value"]):
+        assert b == pytest.approx(a, rel=GPU_TOLERANCE.get(proxy, GPU_TOLERANCE["default"]), nan_ok=True), proxy

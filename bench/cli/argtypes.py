@@ -56,7 +56,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, device: bool = False)
     """The options several commands share: ``--data-dir``, ``--no-progress`` and, with
     ``device``, ``--device``."""
     if device:
-        parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+        parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto (a GPU when one is visible)")
     parser.add_argument("--data-dir", default=None, help="reference data directory (else $PROXYBENCH_DATA, ../shared/data, or download)")
     parser.add_argument("--no-progress", action="store_true", help="do not draw progress bars")
 

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--init", default="default", help="weight initialisation: default (the space's own, BERT N(0, 0.02)), xavier-uniform, kaiming-normal or torch-default")
     run.add_argument("--proxy-option", type=proxy_option, action="append", default=[], metavar="PROXY.OPTION=VALUE", help="set a proxy option, e.g. w-pca.eta=0.95 (repeatable)")
     run.add_argument("--plugin", action="append", default=[], metavar="MODULE", help="import a module that registers proxies (repeatable)")
-    add_common_options(run)
+    add_common_options(run, device=True)
     run.add_argument("--jobs", type=positive_int, default=1, help="worker processes (joblib); default 1")
     run.add_argument("--backend", default="joblib", choices=["joblib", "dask"], help="joblib worker processes (default) or a dask.distributed cluster")
     run.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address for --backend dask, e.g. tcp://10.0.0.1:8786")

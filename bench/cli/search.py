@@ -75,7 +75,7 @@ def _ga_arguments(parser: argparse.ArgumentParser) -> None:
     ga.add_argument("--initial", default=None, metavar="FILE", help="JSON list of architectures to place in generation 0 (each must respect the parameter limit)")
     ga.add_argument("--no-prefix", action="store_true", help="do not reuse the activations of shared block prefixes (same values, slower)")
     ga.add_argument("--prefix-cache-mb", type=positive_int, default=1024, help="memory bound of the prefix activation cache per process (default 1024)")
-    add_common_options(ga)
+    add_common_options(ga, device=True)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -135,7 +135,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ssearch.add_argument("--supernet", required=True, metavar="DIR", help="a directory made by `bench spos train`")
-    ssearch.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     ssearch.add_argument("--heldout", type=positive_int, default=None, metavar="N", help="held-out windows to score each path on (default: the training scale's)")
     ssearch.add_argument("--eval-batch", type=positive_int, default=None, help="windows per forward pass (default: the training scale's)")
     ssearch.add_argument("--out", default=None, help="search directory; default runs/search/SPACE-spos-sSEED")
@@ -193,7 +192,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     options = resolve_options([spec], dict(args.proxy_option))
     initial = _initial(space, args.initial)
     config = RunConfig(space=space.name, proxies=(spec.name,), options=options, seeds=(args.seed,), scale=args.scale, batch_size=args.batch_size,
-                       seq_len=args.seq_len, sample_seed=args.sample_seed, text=args.text, plugins=tuple(args.plugin), data_dir=args.data_dir, jobs=args.jobs)
+                       seq_len=args.seq_len, sample_seed=args.sample_seed, text=args.text, plugins=tuple(args.plugin), data_dir=args.data_dir, jobs=args.jobs,
+                       device=args.device)
     settings = proxy_settings(config)
     if args.backend == "dask":
         from bench.scoring.backends import check_backend

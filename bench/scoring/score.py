@@ -53,6 +53,13 @@ def proxy_input(batch_size: int, seq_len: int, seed: int, text: str, data_dir: s
     return proxy_batch(batch_size, seq_len, derive_seed(seed, "proxy-batch"), text, data_dir, tokenizer)
 
 
+def on_device(batch: dict, device: str) -> dict:
+    """The batch's tensors on ``device`` (the same dict when it is the CPU)."""
+    if device == "cpu":
+        return batch
+    return {name: value.to(device) for name, value in batch.items()}
+
+
 def space_input(settings: ScoringSettings):
     """The proxy input batch of a run: its sizes, seed and text through its space's tokenizer."""
     from spaces import get_space
@@ -92,7 +99,8 @@ def score_task(task: Task, settings: ScoringSettings) -> list[dict[str, Any]]:
     try:
         model = space.build_model(arch, init_seed(space, task.seed, task.arch_hash), settings.variant)
         reinitialise(model, settings.init, derive_seed(task.seed, "reinit", task.arch_hash))
-        batch = space_input(settings)
+        model.to(settings.device)
+        batch = on_device(space_input(settings), settings.device)
         results, pass_seconds = score(
             model,
             batch,

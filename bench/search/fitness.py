@@ -114,6 +114,8 @@ class ProxyFitness:
         self.backend, self.scheduler = backend, scheduler
         self.budget = int(prefix_budget_mb) << 20
         reason = prefix_unsupported(space, self.name, settings.train_mode) if prefix else "disabled (--no-prefix)"
+        if reason is None and settings.device != "cpu":
+            reason = f"prefix reuse runs on the CPU; on {settings.device} each architecture is scored whole"
         self.prefix_reason = reason
         self.prefix_active = reason is None
         self.prefix_verified: bool | None = None
