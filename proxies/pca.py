@@ -92,8 +92,14 @@ def factored_eigenvalues(inputs: torch.Tensor, weight: torch.Tensor) -> torch.Te
     factor, info = torch.linalg.cholesky_ex((w.T @ w).to(torch.float64))
     if int(info) == 0:
         return torch.linalg.eigvalsh(factor.T @ input_cov @ factor)
+    return root_eigenvalues(input_cov, w.to(torch.float64))
+
+
+def root_eigenvalues(input_cov: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Nonzero-spectrum eigenvalues of W·C_H·Wᵀ through C_H's eigenvector square root: with
+    C_H = V·S·Vᵀ and B = W·V·S^½, those of the h×h matrix Bᵀ·B (any rank of W or C_H)."""
     scales, vectors = torch.linalg.eigh(input_cov)
-    root = w.to(torch.float64) @ (vectors * scales.clamp_min(0.0).sqrt())
+    root = weight @ (vectors * scales.clamp_min(0.0).sqrt())
     return torch.linalg.eigvalsh(root.T @ root)
 
 

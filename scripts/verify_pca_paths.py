@@ -41,7 +41,7 @@ from bench.scoring.benchmarks import default_benchmark, load_entries
 from bench.scoring.score import init_seed, proxy_input
 from bench.store.manifest import device_description, package_versions
 from proxies.capture import capture
-from proxies.pca import dim_from_eigenvalues, factored_eigenvalues, factored_is_cheaper, pca_dim, token_rows
+from proxies.pca import dim_from_eigenvalues, factored_eigenvalues, factored_is_cheaper, pca_dim, root_eigenvalues, token_rows
 from spaces import arch_hash, get_space
 
 LOG = logging.getLogger("verify_pca_paths")
@@ -53,10 +53,7 @@ def reference_eigenvalues(inputs: torch.Tensor, weight: torch.Tensor) -> torch.T
     """Spectrum of Cov(H·Wᵀ) in float64 throughout, through C_H's eigenvectors (no Cholesky)."""
     h = inputs.to(torch.float64)
     h = h - h.mean(dim=0, keepdim=True)
-    scales, vectors = torch.linalg.eigh((h.T @ h) / max(h.shape[0] - 1, 1))
-    root = weight.detach().to(torch.float64) @ (vectors * scales.clamp_min(0.0).sqrt())
-    small = root.T @ root if root.shape[0] >= root.shape[1] else root @ root.T
-    return torch.linalg.eigvalsh(small)
+    return root_eigenvalues((h.T @ h) / max(h.shape[0] - 1, 1), weight.detach().to(torch.float64))
 
 
 def boundary_margin(eigenvalues: torch.Tensor, eta: float) -> float:

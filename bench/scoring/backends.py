@@ -123,25 +123,27 @@ def dask_map(fn: Callable[..., Any], argument_tuples: list[tuple], scheduler: st
     Raises:
         WorkersLost: when dask gives up on a task because its workers died.
     """
+    for _, result, lost in _dask_outcomes(fn, argument_tuples, scheduler):
+        if lost:
+            raise WorkersLost(f"a dask task was lost with its worker ({lost})")
+        yield result
+
+
+def _execute_dask(tasks: list[Task], settings: ScoringSettings, scheduler: str | None) -> Iterator[list[dict[str, Any]] | LostTask]:
+    for index, result, lost in _dask_outcomes(score_task, [(task, settings) for task in tasks], scheduler):
+        yield LostTask(tasks[index], lost) if lost else result
+
+
+def _dask_outcomes(fn: Callable[..., Any], argument_tuples: list[tuple], scheduler: str | None) -> Iterator[tuple[int, Any, str]]:
+    """``(index, fn(*argument_tuples[index]), "")`` as each task finishes on the cluster, or
+    ``(index, None, reason)`` for a task dask gave up on because its workers died."""
     from distributed import KilledWorker, as_completed
 
     with _dask_client(scheduler) as client:
         futures = [client.submit(fn, *arguments, pure=False) for arguments in argument_tuples]
+        index_of = {future.key: index for index, future in enumerate(futures)}
         for future in as_completed(futures):
             try:
-                yield future.result()
+                yield index_of[future.key], future.result(), ""
             except (KilledWorker, OSError) as exc:
-                raise WorkersLost(f"a dask task was lost with its worker ({type(exc).__name__}: {exc})") from exc
-
-
-def _execute_dask(tasks: list[Task], settings: ScoringSettings, scheduler: str | None) -> Iterator[list[dict[str, Any]] | LostTask]:
-    from distributed import KilledWorker, as_completed
-
-    with _dask_client(scheduler) as client:
-        futures = client.map(score_task, tasks, settings=settings, pure=False)
-        task_of = {future.key: task for future, task in zip(futures, tasks)}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except (KilledWorker, OSError) as exc:
-                yield LostTask(task_of[future.key], f"{type(exc).__name__}: {exc}")
+                yield index_of[future.key], None, f"{type(exc).__name__}: {exc}"

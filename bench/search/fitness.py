@@ -112,6 +112,7 @@ class ProxyFitness:
         self.seed = seed
         self.jobs = jobs
         self.backend, self.scheduler = backend, scheduler
+        self._dask_threads: int | None = None
         self.budget = int(prefix_budget_mb) << 20
         reason = prefix_unsupported(space, self.name, settings.train_mode) if prefix else "disabled (--no-prefix)"
         if reason is None and settings.device != "cpu":
@@ -191,16 +192,15 @@ class ProxyFitness:
         if self.prefix_active and self.prefix_verified is None:
             yield self._verify(archs[0])
             archs = archs[1:]
+        if not archs:
+            return
         if not self.prefix_active:
             for outcome in execute([self._task(a) for a in archs], self.settings, self.jobs, self.backend, self.scheduler):
                 if isinstance(outcome, LostTask):
                     raise WorkersLost(f"a fitness evaluation was lost with its dask worker ({outcome.reason})")
                 yield outcome
             return
-        if self.backend == "dask":
-            yield from self._parallel(archs)
-            return
-        if self.jobs <= 1 or len(archs) <= 1:
+        if self.backend != "dask" and (self.jobs <= 1 or len(archs) <= 1):
             scorer = self._local_scorer()
             before = scorer.runner.stats()
             for arch in archs:
@@ -216,7 +216,9 @@ class ProxyFitness:
         from bench.scoring.backends import dask_map, dask_worker_threads
         from spaces import arch_json
 
-        workers = dask_worker_threads(self.scheduler) if self.backend == "dask" else self.jobs
+        if self.backend == "dask" and self._dask_threads is None:
+            self._dask_threads = dask_worker_threads(self.scheduler)  # once per search: chunking, not results, depends on it
+        workers = self._dask_threads if self.backend == "dask" else self.jobs
         chunks = [chunk for chunk in np.array_split(np.arange(len(archs)), min(len(archs), 2 * workers)) if len(chunk)]
         payloads = [([arch_json(archs[i]) for i in chunk], self.settings, self.name, self.seed, self.budget) for chunk in chunks]
         if self.backend == "dask":
